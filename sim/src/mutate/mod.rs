@@ -1,0 +1,79 @@
+//! Changes to a live simulator between two exporter runs: updates (`date_updated` moves to `at`), inserts
+//! (fresh ids, created and updated at `at`) and lead deletes, each recorded in the event log as Close does
+//! (`action` updated/created/deleted, naive timestamps equal to `at`, `data` null and `previous_data` the
+//! object on deletes).
+//!
+//! Records are picked deterministically: updates and deletes take the rows least recently updated (ties by
+//! id), so repeated mutations walk through the table; inserts clone an existing record of the table (or a
+//! template when the table is empty). Deleting a lead removes only the lead, not its activities or tasks.
+
+mod edit;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+use crate::store::Store;
+use edit::Editor;
+
+/// What to change; every count defaults to 0 and `at` to now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Mutation {
+    /// The instant of every change: new `date_updated` values and event timestamps.
+    pub at: DateTime<Utc>,
+    pub update_activities: usize,
+    pub new_activities: usize,
+    pub update_leads: usize,
+    pub new_leads: usize,
+    pub delete_leads: usize,
+    pub update_tasks: usize,
+    pub new_tasks: usize,
+    pub update_users: usize,
+    pub update_custom_fields: usize,
+    /// New custom fields are lead fields.
+    pub new_custom_fields: usize,
+}
+
+impl Default for Mutation {
+    fn default() -> Self {
+        Mutation {
+            at: Utc::now(),
+            update_activities: 0,
+            new_activities: 0,
+            update_leads: 0,
+            new_leads: 0,
+            delete_leads: 0,
+            update_tasks: 0,
+            new_tasks: 0,
+            update_users: 0,
+            update_custom_fields: 0,
+            new_custom_fields: 0,
+        }
+    }
+}
+
+/// The ids a mutation touched, by table (`activities`, `custom_fields`, `leads`, `tasks`, `users`, and
+/// `event_log` for the events it appended). Deleted lead ids are listed under `leads` too.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MutationReport {
+    pub changed_ids: BTreeMap<String, Vec<String>>,
+}
+
+/// Applies `m` to `store`, drawing new ids from `rng`.
+pub fn apply(store: &mut Store, rng: &mut StdRng, m: &Mutation) -> MutationReport {
+    let mut ed = Editor::new(store, rng, m.at);
+    ed.update_activities(m.update_activities);
+    ed.new_activities(m.new_activities);
+    ed.update_leads(m.update_leads);
+    ed.new_leads(m.new_leads);
+    ed.delete_leads(m.delete_leads);
+    ed.update_tasks(m.update_tasks);
+    ed.new_tasks(m.new_tasks);
+    ed.update_users(m.update_users);
+    ed.update_custom_fields(m.update_custom_fields);
+    ed.new_custom_fields(m.new_custom_fields);
+    ed.finish()
+}

@@ -1,0 +1,164 @@
+//! A minimal `POST /data/search/` for leads: an `and` of `object_type: lead`, `match_all` and `moment_range`
+//! conditions on `date_updated`/`date_created` (`on_or_after`, `after`, `before`, `on_or_before`, with
+//! `fixed_utc` or `fixed_local_date` values, taken as UTC), `sort` on those fields, `_fields` ({"lead": [..]};
+//! without it a hit is only `{"__object_type", "id"}`), `_limit` up to 200 and `results_limit`.
+//!
+//! Like Close, a query yields at most 10,000 results, and each cursor expires 30 s after it was issued
+//! (400 afterwards: resume with a new query from the last committed key). Other query shapes are refused
+//! with a 400 naming what is unsupported.
+
+use std::ops::Bound;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::cursor;
+use super::lead_query::{LeadField, LeadQuery};
+use super::leads::select;
+use super::respond::{ApiError, Order, ordered};
+use crate::store::Store;
+use crate::time::{Micros, parse_micros};
+
+const MAX_LIMIT: usize = 200;
+const MAX_RESULTS: usize = 10_000;
+/// How long a search cursor stays valid.
+pub const CURSOR_TTL_MS: u128 = 30_000;
+
+#[derive(Serialize, Deserialize)]
+struct SearchCursor {
+    /// Results already returned.
+    offset: usize,
+    /// Unix milliseconds when the cursor was issued.
+    issued: u128,
+}
+
+pub fn search(store: &Store, body: &[u8]) -> Result<String, ApiError> {
+    let req: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("Invalid JSON: {e}")))?;
+    let mut query = LeadQuery::default();
+    if let Some(q) = req.get("query") {
+        apply(q, &mut query)?;
+    }
+    query.sort = sort(req.get("sort"))?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
+    let offset = match req.get("cursor").and_then(Value::as_str) {
+        None | Some("") => 0,
+        Some(c) => {
+            let c: SearchCursor = cursor::decode(c).ok_or_else(|| ApiError::bad_request("Invalid cursor."))?;
+            if now.saturating_sub(c.issued) > CURSOR_TTL_MS {
+                return Err(ApiError::bad_request("The cursor has expired. Please start a new search."));
+            }
+            c.offset
+        }
+    };
+    let limit = number(&req, "_limit")?.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
+    let cap = number(&req, "results_limit")?.unwrap_or(MAX_RESULTS).min(MAX_RESULTS);
+    let fields: Option<Vec<String>> = req
+        .get("_fields")
+        .and_then(|f| f.get("lead"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect());
+
+    let (sel, order) = select(&store.leads, &query);
+    let end = sel.len().min(cap);
+    let page_len = limit.min(end.saturating_sub(offset));
+    let mut data = Vec::with_capacity(page_len);
+    for p in ordered(&sel, order, offset, page_len) {
+        let row = &store.leads.rows[p];
+        let mut hit = Map::new();
+        hit.insert("__object_type".into(), json!("lead"));
+        match &fields {
+            None => {
+                hit.insert("id".into(), json!(&*row.id));
+            }
+            Some(keys) => {
+                let v = row.value();
+                for k in keys {
+                    hit.insert(k.clone(), v.get(k).cloned().unwrap_or(Value::Null));
+                }
+            }
+        }
+        data.push(Value::Object(hit));
+    }
+    let next = offset + page_len;
+    let cursor = (next < end).then(|| cursor::encode(&SearchCursor { offset: next, issued: now }));
+    Ok(json!({ "data": data, "cursor": cursor }).to_string())
+}
+
+fn number(req: &Value, key: &str) -> Result<Option<usize>, ApiError> {
+    match req.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| ApiError::field(key, "Not a valid integer.")),
+    }
+}
+
+fn unsupported(what: &Value) -> ApiError {
+    ApiError::bad_request(format!("close-sim does not support this search query part: {what}"))
+}
+
+fn apply(q: &Value, out: &mut LeadQuery) -> Result<(), ApiError> {
+    match q.get("type").and_then(Value::as_str) {
+        Some("and") => {
+            for sub in q.get("queries").and_then(Value::as_array).into_iter().flatten() {
+                apply(sub, out)?;
+            }
+            Ok(())
+        }
+        Some("match_all") => Ok(()),
+        Some("object_type") if q.get("object_type") == Some(&json!("lead")) => Ok(()),
+        Some("field_condition") => condition(q, out),
+        _ => Err(unsupported(q)),
+    }
+}
+
+fn field_of(f: Option<&Value>) -> Option<LeadField> {
+    let f = f?;
+    if f.get("type")? != "regular_field" || f.get("object_type").is_some_and(|o| o != "lead") {
+        return None;
+    }
+    match f.get("field_name")?.as_str()? {
+        "date_updated" => Some(LeadField::DateUpdated),
+        "date_created" => Some(LeadField::DateCreated),
+        _ => None,
+    }
+}
+
+fn condition(q: &Value, out: &mut LeadQuery) -> Result<(), ApiError> {
+    let field = field_of(q.get("field")).ok_or_else(|| unsupported(q))?;
+    let cond = q.get("condition").filter(|c| c.get("type") == Some(&json!("moment_range")));
+    let cond = cond.ok_or_else(|| unsupported(q))?;
+    let range = match field {
+        LeadField::DateUpdated => &mut out.updated,
+        LeadField::DateCreated => &mut out.created,
+    };
+    let moment = |key: &str| -> Result<Option<Micros>, ApiError> {
+        match cond.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(m) => {
+                m.get("value").and_then(Value::as_str).and_then(parse_micros).map(Some).ok_or_else(|| unsupported(m))
+            }
+        }
+    };
+    if let Some(t) = moment("on_or_after")? {
+        range.0 = Bound::Included(t);
+    }
+    if let Some(t) = moment("after")? {
+        range.0 = Bound::Excluded(t);
+    }
+    if let Some(t) = moment("before")? {
+        range.1 = Bound::Excluded(t);
+    }
+    if let Some(t) = moment("on_or_before")? {
+        range.1 = Bound::Included(t);
+    }
+    Ok(())
+}
+
+fn sort(spec: Option<&Value>) -> Result<Option<(LeadField, Order)>, ApiError> {
+    let Some(first) = spec.and_then(Value::as_array).and_then(|a| a.first()) else {
+        return Ok(None);
+    };
+    let field = field_of(first.get("field")).ok_or_else(|| unsupported(first))?;
+    let order = if first.get("direction") == Some(&json!("desc")) { Order::Desc } else { Order::Asc };
+    Ok(Some((field, order)))
+}

@@ -1,0 +1,39 @@
+//! Deterministic 429s with `Retry-After`, and the request counters.
+
+use close_sim::{SimConfig, Throttle};
+use reqwest::StatusCode;
+
+use crate::common::{Api, spec};
+
+#[tokio::test]
+async fn every_nth_request_of_the_group_is_429() {
+    let throttle = Throttle { group: "activity".into(), every: 3, retry_after_secs: 0.5 };
+    let config = SimConfig { throttle: Some(throttle), ..SimConfig::default() };
+    let api = Api::with(close_sim::Dataset::generate(&spec()), config).await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = api.get("/activity/", &[("_limit", "1")]).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(r.header("retry-after"), "0.5");
+            assert_eq!(r.header("ratelimit"), "limit=100, remaining=0, reset=0.5");
+            assert_eq!(r.body["error"], "Too many requests");
+        }
+        statuses.push(r.status.as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429, 200, 200, 429]);
+    // Per-type endpoints share the group; other groups are never throttled.
+    assert_eq!(api.get("/activity/note/", &[]).await.status, 200);
+    for _ in 0..3 {
+        assert_eq!(api.get("/task/", &[]).await.status, 200);
+    }
+    assert_eq!(api.sim.requests("activity"), 7);
+    assert_eq!(api.sim.requests("task"), 3);
+
+    api.sim.reset_requests();
+    assert_eq!(api.sim.requests("activity"), 0);
+    api.sim.set_config(SimConfig::default());
+    for _ in 0..3 {
+        assert_eq!(api.get("/activity/", &[]).await.status, 200);
+    }
+    api.sim.shutdown().await;
+}

@@ -1,0 +1,134 @@
+//! The run loop of `close-lake export`.
+//!
+//! [`run`] checks the key and the destination before any table starts (a bad key is one line in
+//! total), then runs every requested table concurrently ([`table`]). Each table reads its window in
+//! one or more concurrent key windows ([`window`]), stages Parquet, and commits through a manifest.
+//! A table that fails is reported on one line and leaves the others committed.
+
+mod table;
+mod tail;
+mod window;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::close::{ApiError, Client};
+use crate::config::ExportPlan;
+use crate::convert::DecodeError;
+use crate::error::Error;
+use crate::lake::{Lake, LakeError};
+use crate::report::{self, Counters, Progress, TableSummary};
+use crate::time::{self, Micros};
+
+pub use crate::close::pager::Window;
+
+/// Why one table's run failed, with the stage and window it failed in.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("{table}: reading {window}: {source}")]
+    Fetch { table: &'static str, window: Window, source: ApiError },
+    #[error("{table}: converting a page of {window}: {source}")]
+    Convert { table: &'static str, window: Window, source: DecodeError },
+    #[error("{table}: {source}")]
+    Lake { table: &'static str, source: LakeError },
+    #[error("{table}: {message}")]
+    Task { table: &'static str, message: String },
+}
+
+/// What every table run of one `export` shares.
+pub struct RunContext {
+    pub plan: ExportPlan,
+    pub client: Client,
+    pub lake: Lake,
+    pub run_id: String,
+    pub started_at: Micros,
+}
+
+pub async fn run(plan: ExportPlan) -> Result<(), Error> {
+    let client = Client::new(&plan.api).map_err(Error::Startup)?;
+    client.check_auth(&Counters::default()).await.map_err(Error::Startup)?;
+    let lake = plan.dest.open().map_err(Error::Destination)?;
+    let run_id = new_run_id();
+    probe(&lake, &run_id).await.map_err(Error::Destination)?;
+
+    let context = Arc::new(RunContext { plan, client, lake, run_id, started_at: time::now() });
+    tracing::info!(run_id = %context.run_id, dest = %context.lake.dest(), "export started");
+    let progress = Progress::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (order, &spec) in context.plan.tables.clone().iter().enumerate() {
+        let (context, bar) = (context.clone(), progress.table(spec.name));
+        tasks.spawn(async move {
+            let started = Instant::now();
+            let counters = Arc::new(Counters::default());
+            let result = table::export(&context, spec, &counters, &bar).await;
+            bar.finish_with_message(match &result {
+                Ok(done) => format!("{} ({} rows)", done.outcome, counters.rows()),
+                Err(_) => "failed".to_string(),
+            });
+            (order, spec.name, started.elapsed(), counters, result)
+        });
+    }
+
+    let mut summaries = Vec::new();
+    let mut failures = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (order, name, duration, counters, result) =
+            joined.map_err(|err| Error::Lake(LakeError::Task(err.to_string())))?;
+        let (files, bytes, outcome) = match result {
+            Ok(done) => (done.files, done.bytes, done.outcome),
+            Err(err) => {
+                failures.push((order, err));
+                (0, 0, "failed".to_string())
+            }
+        };
+        let line = TableSummary {
+            table: name,
+            rows: counters.rows(),
+            files,
+            bytes,
+            requests: counters.requests(),
+            retries: counters.retries(),
+            coerced: counters.coerced(),
+            duration,
+            outcome,
+        };
+        tracing::info!(
+            table = name, rows = line.rows, files, bytes, requests = line.requests, retries = line.retries,
+            coerced = line.coerced, duration_ms = duration.as_millis() as u64, outcome = %line.outcome, "table done"
+        );
+        summaries.push((order, line));
+    }
+    summaries.sort_by_key(|(order, _)| *order);
+    let lines: Vec<TableSummary> = summaries.into_iter().map(|(_, line)| line).collect();
+    eprint!("{}", report::summary(&lines));
+    failures.sort_by_key(|(order, _)| *order);
+    for (_, err) in &failures {
+        eprintln!("close-lake: {err}");
+    }
+    if failures.is_empty() { Ok(()) } else { Err(Error::TablesFailed { failed: failures.len(), total: lines.len() }) }
+}
+
+/// What a table run committed.
+#[derive(Debug)]
+pub struct TableDone {
+    pub files: u64,
+    pub bytes: u64,
+    pub outcome: String,
+}
+
+/// A run id that sorts by time and never repeats: `20261126T194817Z-1a2b3c4d`.
+fn new_run_id() -> String {
+    let uuid = uuid::Uuid::now_v7().simple().to_string();
+    format!("{}-{}", time::to_datetime(time::now()).format("%Y%m%dT%H%M%SZ"), &uuid[uuid.len() - 8..])
+}
+
+/// Writes and deletes one object, so an unwritable destination fails before any table starts.
+async fn probe(lake: &Lake, run_id: &str) -> Result<(), LakeError> {
+    use object_store::ObjectStoreExt;
+    let path = object_store::path::Path::from(format!("{}/probes/{run_id}", crate::lake::layout::META));
+    let unusable =
+        |err: object_store::Error| LakeError::Unusable { dest: lake.dest().to_string(), reason: err.to_string() };
+    lake.store().put(&path, object_store::PutPayload::from_static(b"probe")).await.map_err(unusable)?;
+    lake.store().delete(&path).await.map_err(unusable)?;
+    Ok(())
+}

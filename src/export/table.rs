@@ -1,0 +1,204 @@
+//! One table's run: lease, recover, plan the window, read it, commit.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
+
+use indicatif::ProgressBar;
+use tokio::task::JoinSet;
+
+use super::tail::TailCollector;
+use super::window::{self, TableRun, WindowOutput, WindowResult};
+use super::{RunContext, TableDone, TableError};
+use crate::close::pager::{Pager, Window};
+use crate::convert::Decoder;
+use crate::lake::lease::Lease;
+use crate::lake::manifest::{self, Manifest, RunStats, Totals};
+use crate::lake::writer::RunFiles;
+use crate::lake::{LakeError, commit};
+use crate::report::Counters;
+use crate::tables::{Source, TableSpec};
+use crate::time::{self, MICROS_PER_DAY, Micros};
+
+/// Where a first run without `--start-date` starts: before Close existed, so all history.
+const HISTORY_START: Micros = 946_684_800_000_000; // 2000-01-01T00:00:00Z
+/// Windows of one table read at once.
+const WINDOWS_PER_TABLE: usize = 4;
+
+pub async fn export(
+    context: &Arc<RunContext>,
+    spec: &'static TableSpec,
+    counters: &Arc<Counters>,
+    bar: &ProgressBar,
+) -> Result<TableDone, TableError> {
+    let lake = &context.lake;
+    let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source };
+    let lease = Lease::acquire(lake, spec.name, &context.run_id, context.plan.lease_ttl).await.map_err(lake_error)?;
+    let result = export_leased(context, spec, counters, bar, &lease).await;
+    if result.is_err() {
+        commit::discard(lake, spec.name, &context.run_id).await;
+    }
+    let released = lease.release().await;
+    let done = result?;
+    released.map_err(lake_error)?;
+    Ok(done)
+}
+
+async fn export_leased(
+    context: &Arc<RunContext>,
+    spec: &'static TableSpec,
+    counters: &Arc<Counters>,
+    bar: &ProgressBar,
+    lease: &Lease,
+) -> Result<TableDone, TableError> {
+    let lake = &context.lake;
+    let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source };
+    bar.set_message("recovering");
+    let head = commit::recover(lake, spec.name).await.map_err(lake_error)?;
+    let now = time::now();
+    let window = plan_window(context, spec, head.as_ref(), now);
+    if window.lower >= window.upper {
+        return Ok(TableDone { files: 0, bytes: 0, outcome: "up to date".into() });
+    }
+    tracing::info!(table = spec.name, %window, "reading");
+
+    let run = Arc::new(TableRun {
+        context: context.clone(),
+        spec,
+        decoder: Decoder::new(spec, &context.run_id, now),
+        seen: head.as_ref().map(Manifest::tail_versions).unwrap_or_default(),
+        files: RunFiles {
+            table: spec.name,
+            partition_column: spec.partition_column(),
+            run_id: context.run_id.clone(),
+            seq: Arc::new(AtomicU32::new(0)),
+        },
+        counters: counters.clone(),
+        bar: bar.clone(),
+    });
+    let outputs = match &spec.source {
+        Source::Keyset { .. } => read_keyset(run.clone(), window).await?,
+        Source::Cursor { path, limit } => {
+            match window::read_window(run.clone(), Pager::cursor(path, spec.key, *limit, window), window, false).await?
+            {
+                WindowResult::Done(output) => vec![output],
+                WindowResult::Split(..) => unreachable!("cursor windows are never split"),
+            }
+        }
+        Source::Full { endpoints, limit, tag_column } => {
+            vec![window::read_full(run.clone(), endpoints, *limit, *tag_column, window).await?]
+        }
+    };
+
+    let rows: u64 = outputs.iter().map(|o| o.rows).sum();
+    if rows == 0 {
+        return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing new".into() });
+    }
+    bar.set_message("committing");
+    lease.check().await.map_err(lake_error)?;
+    let manifest = build_manifest(context, spec, head.as_ref(), window, outputs, counters);
+    let (files, bytes) = (manifest.files.len() as u64, manifest.files.iter().map(|f| f.bytes).sum());
+    commit::commit(lake, &manifest).await.map_err(lake_error)?;
+    tracing::info!(table = spec.name, manifest = manifest.number, rows, files, bookmark = ?manifest.bookmark, "committed");
+    Ok(TableDone { files, bytes, outcome: format!("committed #{}", manifest.number) })
+}
+
+/// `[bookmark - lookback, now - lag)`, or from the start date (or all history) on a first run.
+fn plan_window(context: &RunContext, spec: &TableSpec, head: Option<&Manifest>, now: Micros) -> Window {
+    let upper = now - context.plan.lag;
+    let lower = match head.and_then(|m| m.bookmark_micros) {
+        Some(bookmark) => bookmark - spec.lookback,
+        None => context.plan.start.unwrap_or(HISTORY_START),
+    };
+    if let Some(days) = spec.retention_days {
+        let horizon = now - days * MICROS_PER_DAY;
+        let asked = head.is_some() || context.plan.start.is_some();
+        if asked && lower < horizon {
+            tracing::warn!(
+                table = spec.name,
+                from = %time::format_rfc3339(lower),
+                kept_since = %time::format_rfc3339(horizon),
+                "Close keeps only about {days} days of {}: older entries no longer exist and cannot be exported",
+                spec.name
+            );
+        }
+    }
+    Window { lower, upper }
+}
+
+/// Reads a keyset window, splitting windows too large for one reader and reading up to
+/// [`WINDOWS_PER_TABLE`] at once.
+async fn read_keyset(run: Arc<TableRun>, window: Window) -> Result<Vec<WindowOutput>, TableError> {
+    let Source::Keyset { path, filter, limit, params } = &run.spec.source else {
+        unreachable!("read_keyset is called for keyset sources");
+    };
+    let mut pending = vec![window];
+    let mut tasks = JoinSet::new();
+    let mut outputs = Vec::new();
+    loop {
+        while tasks.len() < WINDOWS_PER_TABLE {
+            let Some(next) = pending.pop() else { break };
+            let pager = Pager::keyset(path, *filter, run.spec.key, *limit, params, next);
+            tasks.spawn(window::read_window(run.clone(), pager, next, true));
+        }
+        let Some(joined) = tasks.join_next().await else { break };
+        let result = joined.map_err(|err| TableError::Task { table: run.spec.name, message: err.to_string() })?;
+        match result? {
+            WindowResult::Split(a, b) => {
+                pending.push(b);
+                pending.push(a);
+            }
+            WindowResult::Done(output) => outputs.push(output),
+        }
+    }
+    Ok(outputs)
+}
+
+fn build_manifest(
+    context: &RunContext,
+    spec: &TableSpec,
+    head: Option<&Manifest>,
+    window: Window,
+    outputs: Vec<WindowOutput>,
+    counters: &Counters,
+) -> Manifest {
+    let mut files = Vec::new();
+    let mut tails = Vec::new();
+    let mut rows = 0;
+    for output in outputs {
+        rows += output.rows;
+        files.extend(output.files);
+        tails.push(output.tail);
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let previous = head.and_then(|m| m.bookmark_micros);
+    let bookmark = tails.iter().filter_map(TailCollector::max_key).chain(previous).max();
+    let tail = match bookmark {
+        Some(bookmark) => TailCollector::merge(bookmark - spec.lookback, head.map_or(&[], |m| &m.tail), tails),
+        None => Vec::new(),
+    };
+    let before = head.map(|m| m.totals.clone()).unwrap_or_default();
+    Manifest {
+        format: manifest::FORMAT,
+        table: spec.name.to_string(),
+        number: head.map_or(1, |m| m.number + 1),
+        run_id: context.run_id.clone(),
+        started_at: time::format_rfc3339(context.started_at),
+        committed_at: time::format_rfc3339(time::now()),
+        window: [time::format_rfc3339(window.lower), time::format_rfc3339(window.upper)],
+        totals: Totals {
+            rows: before.rows + rows,
+            files: before.files + files.len() as u64,
+            bytes: before.bytes + files.iter().map(|f| f.bytes).sum::<u64>(),
+        },
+        files,
+        bookmark: bookmark.map(time::format_rfc3339),
+        bookmark_micros: bookmark,
+        tail,
+        stats: RunStats {
+            rows,
+            requests: counters.requests(),
+            retries: counters.retries(),
+            coerced: counters.coerced(),
+        },
+    }
+}

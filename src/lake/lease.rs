@@ -1,0 +1,241 @@
+//! Table leases: at most one run exports a table at a time.
+//!
+//! A lease is an object created with a create-if-absent write. It records its holder (host, pid,
+//! run) and an expiry that a heartbeat pushes forward. A run that finds a lease fails at once with
+//! the holder's name, unless the lease is dead: expired, or held by a process of this host that no
+//! longer exists (a killed run must not block the next scheduled one). A dead lease is replaced
+//! with a conditional update where the store supports one, else by delete-then-create.
+
+use std::time::Duration;
+
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+use super::{Lake, LakeError, layout};
+use crate::time::{self, Micros};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LeaseRecord {
+    pub host: String,
+    pub pid: u32,
+    pub run_id: String,
+    pub since: String,
+    pub expires_micros: Micros,
+}
+
+impl LeaseRecord {
+    fn holder(&self) -> String {
+        format!("{} pid {} (run {})", self.host, self.pid, self.run_id)
+    }
+
+    fn is_dead(&self, now: Micros) -> bool {
+        self.expires_micros < now || (self.host == host_name() && !process_alive(self.pid))
+    }
+}
+
+/// A held lease. Dropping it stops the heartbeat; [`Lease::release`] also deletes the object.
+#[derive(Debug)]
+pub struct Lease {
+    lake: Lake,
+    table: String,
+    record: LeaseRecord,
+    heartbeat: JoinHandle<()>,
+}
+
+impl Lease {
+    pub async fn acquire(lake: &Lake, table: &str, run_id: &str, ttl: Micros) -> Result<Lease, LakeError> {
+        let path = layout::lease(table);
+        let now = time::now();
+        let record = LeaseRecord {
+            host: host_name(),
+            pid: std::process::id(),
+            run_id: run_id.to_string(),
+            since: time::format_rfc3339(now),
+            expires_micros: now + ttl,
+        };
+        if !try_create(lake, &path, &record).await? {
+            let (held, version) = read(lake, &path).await?;
+            if !held.is_dead(time::now()) {
+                return Err(LakeError::Locked {
+                    table: table.to_string(),
+                    holder: held.holder(),
+                    since: held.since.clone(),
+                    expires: time::format_rfc3339(held.expires_micros),
+                    path: path.to_string(),
+                });
+            }
+            tracing::warn!(table, holder = %held.holder(), "taking over a dead lease");
+            take_over(lake, &path, &record, version).await.map_err(|_| LakeError::Locked {
+                table: table.to_string(),
+                holder: "another run taking over the same dead lease".into(),
+                since: record.since.clone(),
+                expires: time::format_rfc3339(record.expires_micros),
+                path: path.to_string(),
+            })?;
+        }
+        let heartbeat = tokio::spawn(heartbeat(lake.clone(), path, record.clone(), ttl));
+        Ok(Lease { lake: lake.clone(), table: table.to_string(), record, heartbeat })
+    }
+
+    /// Fails if another run has taken the lease over (it expired while this run was stalled).
+    pub async fn check(&self) -> Result<(), LakeError> {
+        let (held, _) = read(&self.lake, &layout::lease(&self.table)).await?;
+        if held.run_id == self.record.run_id {
+            Ok(())
+        } else {
+            Err(LakeError::LeaseLost { table: self.table.clone(), holder: held.holder() })
+        }
+    }
+
+    /// Stops the heartbeat and deletes the lease if it is still this run's.
+    pub async fn release(self) -> Result<(), LakeError> {
+        self.heartbeat.abort();
+        let path = layout::lease(&self.table);
+        if self.check().await.is_ok() {
+            self.lake.store().delete(&path).await.map_err(|err| LakeError::store("deleting lease", &path, err))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+    }
+}
+
+async fn try_create(lake: &Lake, path: &Path, record: &LeaseRecord) -> Result<bool, LakeError> {
+    let options = PutOptions { mode: PutMode::Create, ..Default::default() };
+    match lake.store().put_opts(path, payload(record), options).await {
+        Ok(_) => Ok(true),
+        Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => Ok(false),
+        Err(err) => Err(LakeError::store("creating lease", path, err)),
+    }
+}
+
+/// Replaces a dead lease: conditionally where the store can, else delete then create.
+async fn take_over(lake: &Lake, path: &Path, record: &LeaseRecord, version: UpdateVersion) -> Result<(), LakeError> {
+    let options = PutOptions { mode: PutMode::Update(version), ..Default::default() };
+    match lake.store().put_opts(path, payload(record), options).await {
+        Ok(_) => return Ok(()),
+        Err(object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. }) => {}
+        Err(err) => return Err(LakeError::store("taking over lease", path, err)),
+    }
+    match lake.store().delete(path).await {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+        Err(err) => return Err(LakeError::store("deleting dead lease", path, err)),
+    }
+    if try_create(lake, path, record).await? {
+        Ok(())
+    } else {
+        Err(LakeError::Task("lost the race for a dead lease".into()))
+    }
+}
+
+async fn read(lake: &Lake, path: &Path) -> Result<(LeaseRecord, UpdateVersion), LakeError> {
+    let got = lake.store().get(path).await.map_err(|err| LakeError::store("reading lease", path, err))?;
+    let version = UpdateVersion { e_tag: got.meta.e_tag.clone(), version: got.meta.version.clone() };
+    let bytes = got.bytes().await.map_err(|err| LakeError::store("reading lease", path, err))?;
+    let record = serde_json::from_slice(&bytes).map_err(|err| LakeError::Corrupt {
+        path: path.to_string(),
+        what: "lease",
+        message: err.to_string(),
+    })?;
+    Ok((record, version))
+}
+
+/// Pushes the expiry forward every third of the TTL while this run holds the lease.
+async fn heartbeat(lake: Lake, path: Path, mut record: LeaseRecord, ttl: Micros) {
+    let period = Duration::from_micros((ttl / 3).max(1_000_000) as u64);
+    loop {
+        tokio::time::sleep(period).await;
+        match read(&lake, &path).await {
+            Ok((held, _)) if held.run_id == record.run_id => {}
+            _ => return,
+        }
+        record.expires_micros = time::now() + ttl;
+        if let Err(err) = lake.store().put(&path, payload(&record)).await {
+            tracing::warn!(lease = %path, error = %err, "lease heartbeat failed; will retry");
+        }
+    }
+}
+
+fn payload(record: &LeaseRecord) -> PutPayload {
+    PutPayload::from(serde_json::to_vec_pretty(record).unwrap_or_default())
+}
+
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".to_string())
+}
+
+/// Whether a process of this host still exists. Where that cannot be known, assume it does: the
+/// lease then waits for its expiry.
+fn process_alive(pid: u32) -> bool {
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    proc.join(pid.to_string()).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lake::Destination;
+
+    fn lake() -> (tempfile::TempDir, Lake) {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Destination::Local(dir.path().to_path_buf()).open().unwrap();
+        (dir, lake)
+    }
+
+    #[tokio::test]
+    async fn a_live_lease_refuses_a_second_run_and_names_its_holder() {
+        let (_dir, lake) = lake();
+        let first = Lease::acquire(&lake, "leads", "run-1", 60_000_000).await.unwrap();
+        let err = Lease::acquire(&lake, "leads", "run-2", 60_000_000).await.unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("locked by") && message.contains("run-1") && message.contains("since"), "{message}");
+        first.release().await.unwrap();
+        Lease::acquire(&lake, "leads", "run-3", 60_000_000).await.unwrap().release().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_expired_lease_is_taken_over() {
+        let (_dir, lake) = lake();
+        let path = layout::lease("tasks");
+        let stale = LeaseRecord {
+            host: "elsewhere".into(),
+            pid: 1,
+            run_id: "old".into(),
+            since: "2020-01-01T00:00:00Z".into(),
+            expires_micros: time::now() - 1,
+        };
+        lake.store().put(&path, payload(&stale)).await.unwrap();
+        let lease = Lease::acquire(&lake, "tasks", "new", 60_000_000).await.unwrap();
+        lease.check().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_lease_of_a_dead_local_process_is_taken_over_at_once() {
+        let (_dir, lake) = lake();
+        let path = layout::lease("users");
+        let dead = LeaseRecord {
+            host: host_name(),
+            pid: u32::MAX - 1,
+            run_id: "killed".into(),
+            since: time::format_rfc3339(time::now()),
+            expires_micros: time::now() + 3_600_000_000,
+        };
+        lake.store().put(&path, payload(&dead)).await.unwrap();
+        Lease::acquire(&lake, "users", "next", 60_000_000).await.unwrap();
+    }
+}

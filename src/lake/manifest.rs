@@ -1,0 +1,166 @@
+//! Manifests and bookmarks.
+//!
+//! A manifest is created once per committed run with a create-if-absent write, so exactly one
+//! writer wins each number: it is the commit point. It lists the run's files (final and staged
+//! paths, rows, bytes, key range), the window read, the resulting bookmark, the versions near the
+//! bookmark that the next run will read again (the tail), and running totals for `status`.
+//! The bookmark object is a convenience written after publication; it is always derivable from
+//! the newest manifest.
+
+use std::collections::HashSet;
+
+use futures::TryStreamExt;
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use super::{Lake, LakeError, layout};
+use crate::time::Micros;
+
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub format: u32,
+    pub table: String,
+    pub number: u64,
+    pub run_id: String,
+    pub started_at: String,
+    pub committed_at: String,
+    /// The window of the replication key this run read, `[lower, upper)` in RFC 3339.
+    pub window: [String; 2],
+    pub files: Vec<FileEntry>,
+    /// The largest replication key committed so far (RFC 3339), `None` while the table is empty.
+    pub bookmark: Option<String>,
+    pub bookmark_micros: Option<Micros>,
+    /// Versions the next run reads again: `(id, key, version)` of rows with key in the look-back.
+    pub tail: Vec<TailRow>,
+    /// Totals over every manifest up to and including this one.
+    pub totals: Totals,
+    pub stats: RunStats,
+}
+
+/// One file of a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileEntry {
+    pub path: String,
+    pub staged: String,
+    pub partition: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub min_key: Option<String>,
+    pub max_key: Option<String>,
+}
+
+/// `(id, key micros, version micros)`.
+pub type TailRow = (String, Option<Micros>, Option<Micros>);
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Totals {
+    pub rows: u64,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunStats {
+    pub rows: u64,
+    pub requests: u64,
+    pub retries: u64,
+    pub coerced: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Bookmark {
+    pub table: String,
+    pub bookmark: Option<String>,
+    pub manifest: u64,
+    pub run_id: String,
+    pub committed_at: String,
+}
+
+impl Manifest {
+    /// The `(id, version)` pairs of the tail, for dropping exact repeats.
+    pub fn tail_versions(&self) -> HashSet<(String, Option<Micros>)> {
+        self.tail.iter().map(|(id, _, version)| (id.clone(), *version)).collect()
+    }
+}
+
+/// Numbers of the table's manifests, ascending.
+pub async fn numbers(lake: &Lake, table: &str) -> Result<Vec<u64>, LakeError> {
+    let dir = layout::manifests_dir(table);
+    let metas: Vec<_> =
+        lake.store().list(Some(&dir)).try_collect().await.map_err(|err| LakeError::store("listing", &dir, err))?;
+    let mut numbers: Vec<u64> = metas.iter().filter_map(|meta| layout::manifest_number(&meta.location)).collect();
+    numbers.sort_unstable();
+    Ok(numbers)
+}
+
+pub async fn read(lake: &Lake, table: &str, number: u64) -> Result<Manifest, LakeError> {
+    let path = layout::manifest(table, number);
+    read_json(lake, &path, "manifest").await
+}
+
+/// The newest manifest of a table, if it has one.
+pub async fn latest(lake: &Lake, table: &str) -> Result<Option<Manifest>, LakeError> {
+    match numbers(lake, table).await?.last() {
+        Some(&number) => read(lake, table, number).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Creates the manifest: the commit point. Fails if another run took the number.
+pub async fn create(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
+    let path = layout::manifest(&manifest.table, manifest.number);
+    let body = serde_json::to_vec_pretty(manifest).map_err(|err| corrupt(&path, "manifest", err))?;
+    let options = PutOptions { mode: PutMode::Create, ..Default::default() };
+    match lake.store().put_opts(&path, PutPayload::from(body), options).await {
+        Ok(_) => Ok(()),
+        Err(object_store::Error::AlreadyExists { .. }) => {
+            Err(LakeError::ManifestRace { table: manifest.table.clone(), number: manifest.number })
+        }
+        Err(err) => Err(LakeError::store("creating manifest", &path, err)),
+    }
+}
+
+pub async fn read_bookmark(lake: &Lake, table: &str) -> Result<Option<Bookmark>, LakeError> {
+    let path = layout::bookmark(table);
+    match read_json(lake, &path, "bookmark").await {
+        Ok(bookmark) => Ok(Some(bookmark)),
+        Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+pub async fn write_bookmark(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
+    let path = layout::bookmark(&manifest.table);
+    let bookmark = Bookmark {
+        table: manifest.table.clone(),
+        bookmark: manifest.bookmark.clone(),
+        manifest: manifest.number,
+        run_id: manifest.run_id.clone(),
+        committed_at: manifest.committed_at.clone(),
+    };
+    let body = serde_json::to_vec_pretty(&bookmark).map_err(|err| corrupt(&path, "bookmark", err))?;
+    lake.store().put(&path, PutPayload::from(body)).await.map_err(|err| LakeError::store("writing", &path, err))?;
+    Ok(())
+}
+
+async fn read_json<T: for<'de> Deserialize<'de>>(
+    lake: &Lake,
+    path: &object_store::path::Path,
+    what: &'static str,
+) -> Result<T, LakeError> {
+    let bytes = lake
+        .store()
+        .get(path)
+        .await
+        .map_err(|err| LakeError::store("reading", path, err))?
+        .bytes()
+        .await
+        .map_err(|err| LakeError::store("reading", path, err))?;
+    serde_json::from_slice(&bytes).map_err(|err| corrupt(path, what, err))
+}
+
+fn corrupt(path: &object_store::path::Path, what: &'static str, err: serde_json::Error) -> LakeError {
+    LakeError::Corrupt { path: path.to_string(), what, message: err.to_string() }
+}

@@ -1,0 +1,69 @@
+//! The lake: everything about the destination, and nothing about Close.
+//!
+//! - [`store`] parses the destination URL and opens an `object_store` for it.
+//! - [`layout`] names every object: data files, manifests, bookmarks, staging, leases.
+//! - [`writer`] encodes record batches into Parquet files under the staging prefix.
+//! - [`manifest`] holds the commit records: one manifest per committed run, one bookmark per table.
+//! - [`lease`] keeps two runs from exporting one table at once.
+//! - [`commit`] is the protocol: recover, commit the manifest, publish the files, write the bookmark.
+
+pub mod commit;
+pub mod layout;
+pub mod lease;
+pub mod manifest;
+pub mod store;
+pub mod writer;
+
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+use object_store::path::Path;
+
+pub use store::Destination;
+
+/// Why a lake operation failed. Every variant names the object or folder it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("cannot use {dest} as the destination: {reason}. Fix: choose a --dest this process can create and write")]
+    Unusable { dest: String, reason: String },
+    #[error("{op} {path} failed: {source}")]
+    Store { op: &'static str, path: String, source: object_store::Error },
+    #[error(
+        "table {table} is locked by {holder} since {since} (lease {path}, expires {expires}); \
+         another close-lake run is exporting it: wait for it to finish"
+    )]
+    Locked { table: String, holder: String, since: String, expires: String, path: String },
+    #[error("the lease on {table} was taken over by {holder}; this run stops without committing")]
+    LeaseLost { table: String, holder: String },
+    #[error("{path} is not a valid close-lake {what}: {message}")]
+    Corrupt { path: String, what: &'static str, message: String },
+    #[error("writing Parquet for {path}: {source}")]
+    Parquet { path: String, source: parquet::errors::ParquetError },
+    #[error("manifest {number} of {table} was committed by another run at the same time; rerun to continue")]
+    ManifestRace { table: String, number: u64 },
+    #[error("a background task of the lake failed: {0}")]
+    Task(String),
+}
+
+impl LakeError {
+    pub fn store(op: &'static str, path: &Path, source: object_store::Error) -> LakeError {
+        LakeError::Store { op, path: path.to_string(), source }
+    }
+}
+
+/// An opened lake: a store and the destination it came from.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    store: Arc<dyn ObjectStore>,
+    dest: Destination,
+}
+
+impl Lake {
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    pub fn dest(&self) -> &Destination {
+        &self.dest
+    }
+}

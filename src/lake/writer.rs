@@ -1,0 +1,199 @@
+//! Parquet files of one stream of rows, written under the staging prefix.
+//!
+//! Rows arrive in key order (one window of one table), already split by partition. The writer keeps
+//! one file open at a time: a new partition, or a file past the target size, closes it. Encoding runs
+//! on a blocking thread; each flushed row group is drained from the encoder's buffer and streamed to
+//! the store (multipart beyond a few MiB), so memory holds at most one row group per open file.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use bytes::Bytes;
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use tokio::io::AsyncWriteExt;
+
+use super::manifest::FileEntry;
+use super::{Lake, LakeError, layout};
+use crate::time::{self, Micros};
+
+/// Target size of a data file before it is rotated.
+pub const TARGET_FILE_BYTES: u64 = 256 * 1024 * 1024;
+/// A row group is flushed when its encoded size reaches this, bounding memory per open file.
+const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
+
+/// The Parquet settings of every data file: ZSTD, page statistics and index, a bloom filter on `id`.
+pub fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_column_bloom_filter_enabled(ColumnPath::from("id"), true)
+        .set_max_row_group_row_count(Some(1_000_000))
+        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        .set_created_by(concat!("close-lake ", env!("CARGO_PKG_VERSION")).to_string())
+        .build()
+}
+
+/// Rows of one partition, with their key range.
+#[derive(Debug)]
+pub struct PartitionBatch {
+    pub partition: String,
+    pub batch: RecordBatch,
+    pub min_key: Option<Micros>,
+    pub max_key: Option<Micros>,
+}
+
+/// What names a run's files: shared by all writers of one table run so sequence numbers are unique.
+#[derive(Debug, Clone)]
+pub struct RunFiles {
+    pub table: &'static str,
+    pub partition_column: String,
+    pub run_id: String,
+    pub seq: Arc<AtomicU32>,
+}
+
+pub struct StagedWriter {
+    lake: Lake,
+    names: RunFiles,
+    schema: SchemaRef,
+    props: WriterProperties,
+    target_bytes: u64,
+    open: Option<OpenFile>,
+    files: Vec<FileEntry>,
+}
+
+struct OpenFile {
+    entry: FileEntry,
+    encoder: Option<ArrowWriter<Vec<u8>>>,
+    upload: BufWriter,
+    staged: Path,
+}
+
+impl StagedWriter {
+    pub fn new(lake: Lake, names: RunFiles, schema: SchemaRef, target_bytes: u64) -> StagedWriter {
+        StagedWriter { lake, names, schema, props: writer_properties(), target_bytes, open: None, files: Vec::new() }
+    }
+
+    pub async fn write(&mut self, part: PartitionBatch) -> Result<(), LakeError> {
+        if part.batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let rotate = self
+            .open
+            .as_ref()
+            .is_some_and(|open| open.entry.partition != part.partition || open.entry.bytes >= self.target_bytes);
+        if rotate {
+            self.close_file().await?;
+        }
+        if self.open.is_none() {
+            self.open = Some(self.open_file(&part.partition)?);
+        }
+        let Some(open) = self.open.as_mut() else { return Ok(()) };
+        let encoder = open.encoder.take().ok_or_else(|| LakeError::Task("encoder missing".into()))?;
+        let rows = part.batch.num_rows() as u64;
+        let path = open.staged.to_string();
+        let (encoder, chunk) = tokio::task::spawn_blocking(move || {
+            let mut encoder = encoder;
+            encoder.write(&part.batch)?;
+            let chunk = std::mem::take(encoder.inner_mut());
+            Ok::<_, parquet::errors::ParquetError>((encoder, chunk))
+        })
+        .await
+        .map_err(|err| LakeError::Task(err.to_string()))?
+        .map_err(|source| LakeError::Parquet { path, source })?;
+        open.encoder = Some(encoder);
+        open.entry.rows += rows;
+        open.entry.min_key = min_key(open.entry.min_key.take(), part.min_key);
+        open.entry.max_key = max_key(open.entry.max_key.take(), part.max_key);
+        upload(open, chunk).await
+    }
+
+    /// Closes the open file and returns every file written.
+    pub async fn finish(mut self) -> Result<Vec<FileEntry>, LakeError> {
+        self.close_file().await?;
+        Ok(self.files)
+    }
+
+    /// Abandons the open upload (its parts are aborted); staged files stay for recovery to delete.
+    pub async fn abort(mut self) {
+        if let Some(mut open) = self.open.take() {
+            let _ = open.upload.abort().await;
+        }
+    }
+
+    fn open_file(&self, partition: &str) -> Result<OpenFile, LakeError> {
+        let seq = self.names.seq.fetch_add(1, Ordering::Relaxed);
+        let staged = layout::staged_file(self.names.table, &self.names.run_id, seq);
+        let path =
+            layout::data_file(self.names.table, &self.names.partition_column, partition, &self.names.run_id, seq);
+        let encoder = ArrowWriter::try_new(Vec::new(), self.schema.clone(), Some(self.props.clone()))
+            .map_err(|source| LakeError::Parquet { path: staged.to_string(), source })?;
+        Ok(OpenFile {
+            entry: FileEntry {
+                path: path.to_string(),
+                staged: staged.to_string(),
+                partition: partition.to_string(),
+                rows: 0,
+                bytes: 0,
+                min_key: None,
+                max_key: None,
+            },
+            encoder: Some(encoder),
+            upload: BufWriter::new(self.lake.store().clone(), staged.clone()),
+            staged,
+        })
+    }
+
+    async fn close_file(&mut self) -> Result<(), LakeError> {
+        let Some(mut open) = self.open.take() else { return Ok(()) };
+        let encoder = open.encoder.take().ok_or_else(|| LakeError::Task("encoder missing".into()))?;
+        let path = open.staged.to_string();
+        let tail = tokio::task::spawn_blocking(move || encoder.into_inner())
+            .await
+            .map_err(|err| LakeError::Task(err.to_string()))?
+            .map_err(|source| LakeError::Parquet { path, source })?;
+        upload(&mut open, tail).await?;
+        if let Err(err) = open.upload.shutdown().await {
+            let _ = open.upload.abort().await;
+            return Err(LakeError::Store {
+                op: "uploading",
+                path: open.staged.to_string(),
+                source: object_store::Error::Generic { store: "upload", source: Box::new(err) },
+            });
+        }
+        self.files.push(open.entry);
+        Ok(())
+    }
+}
+
+async fn upload(open: &mut OpenFile, chunk: Vec<u8>) -> Result<(), LakeError> {
+    if chunk.is_empty() {
+        return Ok(());
+    }
+    open.entry.bytes += chunk.len() as u64;
+    open.upload.put(Bytes::from(chunk)).await.map_err(|err| LakeError::store("uploading", &open.staged, err))
+}
+
+fn min_key(a: Option<String>, b: Option<Micros>) -> Option<String> {
+    pick(a, b, |x, y| x < y)
+}
+
+fn max_key(a: Option<String>, b: Option<Micros>) -> Option<String> {
+    pick(a, b, |x, y| x > y)
+}
+
+/// Keeps the better of a recorded key (RFC 3339) and a new one.
+fn pick(recorded: Option<String>, new: Option<Micros>, better: fn(Micros, Micros) -> bool) -> Option<String> {
+    let recorded_micros = recorded.as_deref().and_then(time::parse_timestamp);
+    match (recorded_micros, new) {
+        (Some(r), Some(n)) if better(n, r) => Some(time::format_rfc3339(n)),
+        (None, Some(n)) => Some(time::format_rfc3339(n)),
+        _ => recorded,
+    }
+}

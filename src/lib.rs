@@ -1,0 +1,48 @@
+//! close-lake: export a Close CRM account into a Parquet data lake and keep it current.
+//!
+//! One run of one table is one straight line, and the module tree follows it:
+//!
+//! ```text
+//! cli ──> config ──> export (run loop) ──> close (HTTP, pagers) ──> convert (JSON -> Arrow) ──> lake (Parquet, commit)
+//!                        │
+//!                        └── tables (one declaration per table)
+//! ```
+//!
+//! - [`cli`] declares the command line; [`config`] validates it into a plan before any I/O.
+//! - [`tables`] holds the six table declarations; everything else is generic over them.
+//! - [`close`] owns HTTP: auth, rate limits, retries, paging. It knows nothing of Arrow.
+//! - [`convert`] turns a page of Close JSON into an Arrow record batch against a table's schema.
+//! - [`lake`] owns the destination: stores, layout, Parquet files, manifests, bookmarks, leases.
+//! - [`export`] runs tables; [`status`] reports on a lake; [`report`] shows progress and summaries.
+
+pub mod cli;
+pub mod close;
+pub mod config;
+pub mod convert;
+pub mod error;
+pub mod export;
+pub mod lake;
+pub mod report;
+pub mod status;
+pub mod tables;
+pub mod time;
+
+pub use error::Error;
+
+/// Runs one parsed command line to completion.
+pub async fn run(cli: cli::Cli) -> Result<(), Error> {
+    match cli.command {
+        cli::Command::Export(args) => {
+            let plan = config::ExportPlan::from_args(&args, &config::Env::from_process())?;
+            export::run(plan).await
+        }
+        cli::Command::Backfill(_) => Err(Error::NotYetAvailable(
+            "`close-lake backfill` is not available in this version yet; \
+             run `close-lake export --start-date YYYY-MM-DD` on a fresh --dest to re-read history",
+        )),
+        cli::Command::Status(args) => {
+            let plan = config::StatusPlan::from_args(&args, &config::Env::from_process())?;
+            status::run(plan).await
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! The `close-lake` binary: parse the command line, run it, map the outcome to an exit status.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = close_lake::cli::Cli::parse();
+    close_lake::report::init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("close-lake: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(close_lake::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let err = anyhow::Error::from(err);
+            eprintln!("close-lake: {err:#}");
+            ExitCode::from(close_lake::error::exit_code(&err))
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! What a run tells its user: logs, a progress bar per table on a terminal, counters, and the
+//! summary every run ends with (rows, files, bytes, requests, retries, duration per table).
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tracing_subscriber::EnvFilter;
+
+/// Counters of one table run, shared by its windows and the HTTP client.
+#[derive(Debug, Default)]
+pub struct Counters {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    rows: AtomicU64,
+    coerced: AtomicU64,
+}
+
+impl Counters {
+    pub fn add_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn add_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn add_rows(&self, rows: u64, coerced: u64) {
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+        self.coerced.fetch_add(coerced, Ordering::Relaxed);
+    }
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+    pub fn rows(&self) -> u64 {
+        self.rows.load(Ordering::Relaxed)
+    }
+    pub fn coerced(&self) -> u64 {
+        self.coerced.load(Ordering::Relaxed)
+    }
+}
+
+/// Logs go to stderr: text by default, JSON with `CLOSE_LAKE_LOG_FORMAT=json`. On a terminal the
+/// progress bars speak instead, and only warnings are logged unless `CLOSE_LAKE_LOG` says more.
+pub fn init_logging() {
+    let default = if show_progress() { "warn" } else { "info" };
+    let filter = EnvFilter::try_from_env("CLOSE_LAKE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let json = std::env::var("CLOSE_LAKE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+fn show_progress() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// The progress bars of a run: one per table, shown only on a terminal.
+pub struct Progress {
+    bars: MultiProgress,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        let target = if show_progress() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        Progress { bars: MultiProgress::with_draw_target(target) }
+    }
+}
+
+impl Progress {
+    pub fn table(&self, name: &str) -> ProgressBar {
+        let style = ProgressStyle::with_template("{spinner} {prefix:<14} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let bar = self.bars.add(ProgressBar::new_spinner().with_style(style).with_prefix(name.to_string()));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar.set_message("starting");
+        bar
+    }
+}
+
+/// Updates a table's bar from its counters.
+pub fn tick(bar: &ProgressBar, counters: &Counters) {
+    bar.set_message(format!(
+        "{} rows, {} requests, {} retries",
+        counters.rows(),
+        counters.requests(),
+        counters.retries()
+    ));
+}
+
+/// The outcome of one table run, as the summary shows it.
+#[derive(Debug, Clone)]
+pub struct TableSummary {
+    pub table: &'static str,
+    pub rows: u64,
+    pub files: u64,
+    pub bytes: u64,
+    pub requests: u64,
+    pub retries: u64,
+    pub coerced: u64,
+    pub duration: Duration,
+    pub outcome: String,
+}
+
+/// The end-of-run summary, one line per table.
+pub fn summary(tables: &[TableSummary]) -> String {
+    let mut out = format!(
+        "{:<14} {:>10} {:>6} {:>12} {:>9} {:>8} {:>8} {:>9}  {}\n",
+        "table", "rows", "files", "bytes", "requests", "retries", "coerced", "duration", "result"
+    );
+    for t in tables {
+        out.push_str(&format!(
+            "{:<14} {:>10} {:>6} {:>12} {:>9} {:>8} {:>8} {:>8.1}s  {}\n",
+            t.table,
+            t.rows,
+            t.files,
+            human_bytes(t.bytes),
+            t.requests,
+            t.retries,
+            t.coerced,
+            t.duration.as_secs_f64(),
+            t.outcome
+        ));
+    }
+    out
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_has_a_line_per_table() {
+        let line = TableSummary {
+            table: "leads",
+            rows: 12,
+            files: 1,
+            bytes: 2048,
+            requests: 3,
+            retries: 1,
+            coerced: 0,
+            duration: Duration::from_millis(1500),
+            outcome: "committed".into(),
+        };
+        let text = summary(&[line]);
+        assert_eq!(text.lines().count(), 2);
+        assert!(
+            text.contains("leads") && text.contains("2.0 KiB") && text.contains("1.5s") && text.contains("committed")
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! `close-lake status`: what the lake holds, read from bookmarks and manifests only.
+
+use serde::Serialize;
+
+use crate::config::StatusPlan;
+use crate::error::Error;
+use crate::lake::{Lake, LakeError, manifest};
+use crate::tables;
+
+#[derive(Debug, Serialize)]
+pub struct TableStatus {
+    pub table: &'static str,
+    pub bookmark: Option<String>,
+    pub manifest: Option<u64>,
+    pub last_run: Option<String>,
+    pub committed_at: Option<String>,
+    pub rows: u64,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+pub async fn run(plan: StatusPlan) -> Result<(), Error> {
+    let missing = matches!(&plan.dest, crate::lake::Destination::Local(path) if !path.exists());
+    let statuses = if missing {
+        Vec::new()
+    } else {
+        read(&plan.dest.open().map_err(Error::Destination)?).await.map_err(Error::Lake)?
+    };
+    let empty = statuses.iter().all(|s| s.manifest.is_none());
+    if plan.json {
+        let out = serde_json::json!({ "dest": plan.dest.to_string(), "empty": empty, "tables": statuses });
+        println!("{out:#}");
+    } else if empty {
+        println!("{}: no committed data yet (run `close-lake export` to fill it)", plan.dest);
+    } else {
+        for s in &statuses {
+            match (&s.manifest, &s.committed_at) {
+                (Some(number), Some(at)) => println!(
+                    "{:<14} bookmark {}  run #{} {} at {}  rows {}  files {}",
+                    s.table,
+                    s.bookmark.as_deref().unwrap_or("-"),
+                    number,
+                    s.last_run.as_deref().unwrap_or("-"),
+                    at,
+                    s.rows,
+                    s.files
+                ),
+                _ => println!("{:<14} no committed run", s.table),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The status of every table, from its newest manifest.
+pub async fn read(lake: &Lake) -> Result<Vec<TableStatus>, LakeError> {
+    let mut out = Vec::new();
+    for spec in tables::all() {
+        let head = manifest::latest(lake, spec.name).await?;
+        out.push(match head {
+            Some(m) => TableStatus {
+                table: spec.name,
+                bookmark: m.bookmark,
+                manifest: Some(m.number),
+                last_run: Some(m.run_id),
+                committed_at: Some(m.committed_at),
+                rows: m.totals.rows,
+                files: m.totals.files,
+                bytes: m.totals.bytes,
+            },
+            None => TableStatus {
+                table: spec.name,
+                bookmark: None,
+                manifest: None,
+                last_run: None,
+                committed_at: None,
+                rows: 0,
+                files: 0,
+                bytes: 0,
+            },
+        });
+    }
+    Ok(out)
+}

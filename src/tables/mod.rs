@@ -1,0 +1,137 @@
+//! The table registry: each of the six tables is one [`TableSpec`] declaration.
+//!
+//! A spec says where a table's records come from ([`Source`]), how it replicates ([`Replication`]),
+//! which column is its replication key and which its version, and the Arrow columns it declares.
+//! The run loop, pagers, converter and lake are generic over specs: a seventh table (contacts,
+//! opportunities) is one more declaration in [`specs`].
+
+mod specs;
+
+use crate::convert::ColumnType;
+use crate::time::{MICROS_PER_HOUR, Micros};
+
+pub use specs::all;
+
+/// How a table's records are read from Close.
+#[derive(Debug)]
+pub enum Source {
+    /// A server-side filter on the replication key with ascending order and offset pages.
+    /// Pages advance by key (`key >= last key seen`), skipping only the records already read at
+    /// that exact key, so `_skip` stays small however deep the history goes.
+    Keyset {
+        path: &'static str,
+        filter: KeyFilter,
+        /// Largest `_limit` the endpoint accepts.
+        limit: u32,
+        /// Parameters every request carries (for example `_type=all` on `/task/`).
+        params: &'static [(&'static str, &'static str)],
+    },
+    /// Cursor pages, newest first, filtered by `key__gte`/`key__lte` (the event log).
+    Cursor { path: &'static str, limit: u32 },
+    /// No server-side date filter: small tables read in full from every endpoint, merged by `id`
+    /// and filtered by key locally. Each endpoint's tag is recorded in `tag_column`.
+    Full { endpoints: &'static [Endpoint], limit: u32, tag_column: Option<&'static str> },
+}
+
+/// One endpoint of a [`Source::Full`] table and the tag its records get.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub path: &'static str,
+    pub tag: &'static str,
+}
+
+/// How an endpoint filters and sorts by the replication key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFilter {
+    /// `key__gte=`, `key__lt=`, `_order_by=key`.
+    Params,
+    /// Close's query language in `query=`: `key >= "..." key < "..." sort:key` (`/lead/` ignores
+    /// the `__gte` parameters and would silently return every lead).
+    Query,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replication {
+    /// Records never change their key; recent ones are re-read for new versions.
+    AppendOnly,
+    /// Change data capture: the key moves forward on every change.
+    Cdc,
+}
+
+/// A table's declaration.
+#[derive(Debug)]
+pub struct TableSpec {
+    pub name: &'static str,
+    pub replication: Replication,
+    pub source: Source,
+    /// The replication key: the column windows, bookmarks and partitions are computed from.
+    pub key: &'static str,
+    /// The column that identifies a version of a record (`date_updated` everywhere).
+    pub version: &'static str,
+    /// How far before the bookmark each run starts reading again.
+    pub lookback: Micros,
+    /// How far back the API keeps this table's history, if it forgets (the event log: ~30 days).
+    pub retention_days: Option<i64>,
+    /// Declared columns. Fields without a column are kept in the extras column.
+    pub columns: &'static [Column],
+}
+
+#[derive(Debug)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColumnType,
+}
+
+impl TableSpec {
+    /// The Hive partition column derived from the replication key, e.g. `date_created_month`.
+    pub fn partition_column(&self) -> String {
+        format!("{}_month", self.key)
+    }
+}
+
+/// Declares a column: `col!(name, Type)`.
+macro_rules! col {
+    ($name:literal, $ty:ident) => {
+        $crate::tables::Column { name: $name, ty: $crate::convert::ColumnType::$ty }
+    };
+}
+pub(crate) use col;
+
+pub fn by_name(name: &str) -> Option<&'static TableSpec> {
+    all().iter().find(|spec| spec.name == name)
+}
+
+pub fn names() -> Vec<&'static str> {
+    all().iter().map(|spec| spec.name).collect()
+}
+
+/// A default look-back for CDC tables whose key can move backwards a little (event merges).
+pub const EVENT_OVERLAP: Micros = MICROS_PER_HOUR;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn six_tables_in_contract_order() {
+        assert_eq!(names(), ["activities", "custom_fields", "event_log", "leads", "tasks", "users"]);
+    }
+
+    #[test]
+    fn every_table_declares_id_key_and_version() {
+        for spec in all() {
+            for needed in ["id", spec.key, spec.version] {
+                let column = spec.columns.iter().find(|c| c.name == needed);
+                assert!(column.is_some(), "{} lacks column {needed}", spec.name);
+            }
+            let key = spec.columns.iter().find(|c| c.name == spec.key).unwrap();
+            assert_eq!(key.ty, ColumnType::Timestamp, "{}: key must be a timestamp", spec.name);
+            let mut names: Vec<_> = spec.columns.iter().map(|c| c.name).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), spec.columns.len(), "{}: duplicate column", spec.name);
+            assert!(names.iter().all(|n| !n.contains('.')), "{}: dotted column name", spec.name);
+            assert!(!names.contains(&spec.partition_column().as_str()));
+        }
+    }
+}

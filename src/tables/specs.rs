@@ -1,0 +1,316 @@
+//! The six table declarations. Columns list what Close documents; anything else a record carries
+//! lands in the extras column, so a field missing here is kept, just untyped.
+
+use super::{Endpoint, KeyFilter, Replication, Source, TableSpec, col};
+use crate::time::MICROS_PER_DAY;
+
+pub fn all() -> &'static [TableSpec] {
+    &TABLES
+}
+
+static TABLES: [TableSpec; 6] = [ACTIVITIES, CUSTOM_FIELDS, EVENT_LOG, LEADS, TASKS, USERS];
+
+/// All activity types through `/activity/`. Close cannot list activities by modification time, so
+/// every run re-reads the last 24 hours of creations and keeps the versions it has not seen.
+const ACTIVITIES: TableSpec = TableSpec {
+    name: "activities",
+    replication: Replication::AppendOnly,
+    source: Source::Keyset { path: "activity/", filter: KeyFilter::Params, limit: 100, params: &[] },
+    key: "date_created",
+    version: "date_updated",
+    lookback: MICROS_PER_DAY,
+    retention_days: None,
+    columns: &[
+        col!("id", Str),
+        col!("_type", Str),
+        col!("lead_id", Str),
+        col!("contact_id", Str),
+        col!("user_id", Str),
+        col!("user_name", Str),
+        col!("organization_id", Str),
+        col!("created_by", Str),
+        col!("created_by_name", Str),
+        col!("updated_by", Str),
+        col!("updated_by_name", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+        col!("activity_at", Timestamp),
+        col!("source", Str),
+        col!("direction", Str),
+        col!("status", Str),
+        col!("subject", Str),
+        col!("sender", Str),
+        col!("to", Json),
+        col!("cc", Json),
+        col!("bcc", Json),
+        col!("body_text", Str),
+        col!("body_html", Str),
+        col!("body_preview", Str),
+        col!("thread_id", Str),
+        col!("template_id", Str),
+        col!("date_sent", Timestamp),
+        col!("date_scheduled", Timestamp),
+        col!("attachments", Json),
+        col!("envelope", Json),
+        col!("opens", Json),
+        col!("note", Str),
+        col!("note_html", Str),
+        col!("text", Str),
+        col!("title", Str),
+        col!("duration", Int),
+        col!("phone", Str),
+        col!("local_phone", Str),
+        col!("remote_phone", Str),
+        col!("disposition", Str),
+        col!("date_answered", Timestamp),
+        col!("recording_url", Str),
+        col!("voicemail_url", Str),
+        col!("voicemail_duration", Int),
+        col!("cost", Str),
+        col!("starts_at", Timestamp),
+        col!("ends_at", Timestamp),
+        col!("attendees", Json),
+        col!("old_status_id", Str),
+        col!("old_status_label", Str),
+        col!("new_status_id", Str),
+        col!("new_status_label", Str),
+        col!("opportunity_id", Str),
+        col!("opportunity_value", Int),
+        col!("opportunity_date_won", Timestamp),
+        col!("task_id", Str),
+        col!("task_text", Str),
+        col!("sequence_id", Str),
+        col!("sequence_name", Str),
+        col!("users", Json),
+        col!("custom_by_id", Json),
+    ],
+};
+
+/// Custom field definitions of every object type. Small, and unfiltered by the API: read in full.
+/// A shared field is listed under `shared/` and under each type it is attached to; it is one row,
+/// with every endpoint it came from in `object_types`.
+const CUSTOM_FIELDS: TableSpec = TableSpec {
+    name: "custom_fields",
+    replication: Replication::Cdc,
+    source: Source::Full {
+        endpoints: &[
+            Endpoint { path: "custom_field/lead/", tag: "lead" },
+            Endpoint { path: "custom_field/contact/", tag: "contact" },
+            Endpoint { path: "custom_field/opportunity/", tag: "opportunity" },
+            Endpoint { path: "custom_field/activity/", tag: "activity" },
+            Endpoint { path: "custom_field/custom_object_type/", tag: "custom_object_type" },
+            Endpoint { path: "custom_field/shared/", tag: "shared" },
+        ],
+        limit: 100,
+        tag_column: Some("object_types"),
+    },
+    key: "date_updated",
+    version: "date_updated",
+    lookback: 0,
+    retention_days: None,
+    columns: &[
+        col!("id", Str),
+        col!("name", Str),
+        col!("description", Str),
+        col!("type", Str),
+        col!("choices", Json),
+        col!("accepts_multiple_values", Bool),
+        col!("editable_with_roles", Json),
+        col!("is_shared", Bool),
+        col!("required", Bool),
+        col!("custom_activity_type_id", Str),
+        col!("custom_object_type_id", Str),
+        col!("referenced_custom_type_id", Str),
+        col!("back_reference_is_visible", Bool),
+        col!("associations", Json),
+        col!("organization_id", Str),
+        col!("created_by", Str),
+        col!("updated_by", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+        col!("object_types", Json),
+    ],
+};
+
+/// The event log: cursor pages, newest first, about 30 days of history, naive UTC timestamps.
+/// Close merges actions on one object into one event and moves its `date_updated`, so each run
+/// re-reads an hour before its bookmark and drops the versions it already holds.
+const EVENT_LOG: TableSpec = TableSpec {
+    name: "event_log",
+    replication: Replication::Cdc,
+    source: Source::Cursor { path: "event/", limit: 50 },
+    key: "date_updated",
+    version: "date_updated",
+    lookback: super::EVENT_OVERLAP,
+    retention_days: Some(30),
+    columns: &[
+        col!("id", Str),
+        col!("object_type", Str),
+        col!("object_id", Str),
+        col!("lead_id", Str),
+        col!("action", Str),
+        col!("organization_id", Str),
+        col!("user_id", Str),
+        col!("request_id", Str),
+        col!("api_key_id", Str),
+        col!("oauth_client_id", Str),
+        col!("oauth_scope", Str),
+        col!("changed_fields", Json),
+        col!("data", Json),
+        col!("previous_data", Json),
+        col!("meta", Json),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+    ],
+};
+
+/// Leads through `/lead/` and the query language: the only list of leads that filters and sorts by
+/// `date_updated` and returns whole records (search returns only the fields it is told to).
+const LEADS: TableSpec = TableSpec {
+    name: "leads",
+    replication: Replication::Cdc,
+    source: Source::Keyset { path: "lead/", filter: KeyFilter::Query, limit: 200, params: &[] },
+    key: "date_updated",
+    version: "date_updated",
+    lookback: 0,
+    retention_days: None,
+    columns: &[
+        col!("id", Str),
+        col!("name", Str),
+        col!("display_name", Str),
+        col!("description", Str),
+        col!("url", Str),
+        col!("html_url", Str),
+        col!("status_id", Str),
+        col!("status_label", Str),
+        col!("organization_id", Str),
+        col!("created_by", Str),
+        col!("created_by_name", Str),
+        col!("updated_by", Str),
+        col!("updated_by_name", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+        col!("addresses", Json),
+        col!("contacts", Json),
+        col!("opportunities", Json),
+        col!("tasks", Json),
+        col!("integration_links", Json),
+        col!("custom", Json),
+        col!("custom_by_id", Json),
+    ],
+};
+
+/// Tasks of every type: without `_type=all`, `/task/` returns only lead tasks.
+const TASKS: TableSpec = TableSpec {
+    name: "tasks",
+    replication: Replication::Cdc,
+    source: Source::Keyset { path: "task/", filter: KeyFilter::Params, limit: 100, params: &[("_type", "all")] },
+    key: "date_updated",
+    version: "date_updated",
+    lookback: 0,
+    retention_days: None,
+    columns: &[
+        col!("id", Str),
+        col!("_type", Str),
+        col!("text", Str),
+        col!("view", Str),
+        col!("is_complete", Bool),
+        col!("is_dateless", Bool),
+        col!("date", Date),
+        col!("due_date", Date),
+        col!("lead_id", Str),
+        col!("lead_name", Str),
+        col!("contact_id", Str),
+        col!("contact_name", Str),
+        col!("object_id", Str),
+        col!("object_type", Str),
+        col!("assigned_to", Str),
+        col!("assigned_to_name", Str),
+        col!("organization_id", Str),
+        col!("created_by", Str),
+        col!("created_by_name", Str),
+        col!("updated_by", Str),
+        col!("updated_by_name", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+        col!("subject", Str),
+        col!("body_preview", Str),
+        col!("email_id", Str),
+        col!("opportunity_value", Int),
+        col!("opportunity_note", Str),
+    ],
+};
+
+/// Users of the organization: small and unfiltered by the API, read in full.
+const USERS: TableSpec = TableSpec {
+    name: "users",
+    replication: Replication::Cdc,
+    source: Source::Full { endpoints: &[Endpoint { path: "user/", tag: "user" }], limit: 100, tag_column: None },
+    key: "date_updated",
+    version: "date_updated",
+    lookback: 0,
+    retention_days: None,
+    columns: &[
+        col!("id", Str),
+        col!("email", Str),
+        col!("first_name", Str),
+        col!("last_name", Str),
+        col!("image", Str),
+        col!("google_profile_image_url", Str),
+        col!("email_verified_at", Timestamp),
+        col!("last_used_timezone", Str),
+        col!("organizations", Json),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+    ],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::by_name;
+
+    #[test]
+    fn activities_re_read_a_day_by_creation() {
+        let spec = by_name("activities").unwrap();
+        assert_eq!((spec.key, spec.version, spec.lookback), ("date_created", "date_updated", MICROS_PER_DAY));
+        assert_eq!(spec.replication, Replication::AppendOnly);
+    }
+
+    #[test]
+    fn tasks_ask_for_every_type() {
+        let Source::Keyset { params, .. } = &by_name("tasks").unwrap().source else { panic!("tasks are keyset") };
+        assert!(params.contains(&("_type", "all")));
+    }
+
+    #[test]
+    fn leads_filter_through_the_query_language() {
+        let Source::Keyset { filter, .. } = &by_name("leads").unwrap().source else { panic!("leads are keyset") };
+        assert_eq!(*filter, KeyFilter::Query);
+    }
+
+    #[test]
+    fn events_page_by_cursor_and_forget_after_30_days() {
+        let spec = by_name("event_log").unwrap();
+        assert!(matches!(spec.source, Source::Cursor { limit: 50, .. }));
+        assert_eq!(spec.retention_days, Some(30));
+        assert!(spec.lookback > 0);
+    }
+
+    #[test]
+    fn custom_fields_come_from_every_object_type() {
+        let Source::Full { endpoints, tag_column, .. } = &by_name("custom_fields").unwrap().source else {
+            panic!("custom fields are read in full")
+        };
+        let tags: Vec<_> = endpoints.iter().map(|e| e.tag).collect();
+        for tag in ["lead", "contact", "opportunity", "activity", "custom_object_type", "shared"] {
+            assert!(tags.contains(&tag), "missing {tag}");
+        }
+        assert_eq!(*tag_column, Some("object_types"));
+    }
+
+    #[test]
+    fn users_are_read_in_full() {
+        assert!(matches!(by_name("users").unwrap().source, Source::Full { .. }));
+    }
+}

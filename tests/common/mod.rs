@@ -1,0 +1,237 @@
+//! Shared harness of the integration tests: a Close simulator on loopback, the real `close-lake`
+//! binary run as users run it, and readers of the lake it writes (Rust's parquet and DuckDB).
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::TimestampMicrosecondType;
+use close_sim::{Dataset, GenSpec, SimConfig, SimHandle};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::Value;
+
+pub const API_KEY: &str = "sim-key";
+pub const TABLES: [&str; 6] = ["activities", "custom_fields", "event_log", "leads", "tasks", "users"];
+
+pub struct Harness {
+    pub sim: SimHandle,
+    pub dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn start(dataset: Dataset, config: SimConfig) -> Harness {
+        let sim =
+            SimHandle::start(dataset, SimConfig { api_key: API_KEY.into(), ..config }).await.expect("simulator starts");
+        Harness { sim, dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub async fn generated(spec: GenSpec) -> Harness {
+        Harness::start(Dataset::generate(&spec), SimConfig::default()).await
+    }
+
+    pub fn lake(&self) -> PathBuf {
+        self.dir.path().join("lake")
+    }
+
+    /// Runs `close-lake export` against the simulator with a zero lag.
+    pub async fn export(&self, extra: &[&str]) -> Output {
+        let lake = self.lake();
+        let mut args = vec!["export", "--dest", lake.to_str().expect("utf-8 path")];
+        args.extend_from_slice(extra);
+        self.close_lake(&args, &[("CLOSE_LAKE_LAG", "0s")]).await
+    }
+
+    /// Runs the binary with the simulator's URL and key in its environment.
+    pub async fn close_lake(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(args, env).output().await.expect("close-lake runs")
+    }
+
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_close-lake"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("CLOSE_API_KEY", API_KEY)
+            .env("CLOSE_API_URL", self.sim.base_url())
+            .env("CLOSE_LAKE_LOG_FORMAT", "json")
+            .kill_on_drop(true);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command
+    }
+
+    /// Every `(id, version)` the simulator shows now, per table.
+    pub fn expected(&self) -> BTreeMap<&'static str, BTreeSet<(String, i64)>> {
+        expected_versions(&self.sim.snapshot())
+    }
+}
+
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "close-lake failed ({:?})\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `date_updated` of a Close record in microseconds (naive values are UTC).
+pub fn micros(value: &Value) -> i64 {
+    let text = value.as_str().expect("timestamp is a string");
+    let parsed = chrono::DateTime::parse_from_rfc3339(text).map(|dt| dt.timestamp_micros()).or_else(|_| {
+        chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").map(|dt| dt.and_utc().timestamp_micros())
+    });
+    parsed.unwrap_or_else(|_| panic!("unparseable timestamp {text}"))
+}
+
+pub fn versions<'a>(records: impl IntoIterator<Item = &'a Value>) -> BTreeSet<(String, i64)> {
+    records.into_iter().map(|r| (r["id"].as_str().expect("id").to_string(), micros(&r["date_updated"]))).collect()
+}
+
+pub fn expected_versions(data: &Dataset) -> BTreeMap<&'static str, BTreeSet<(String, i64)>> {
+    BTreeMap::from([
+        ("activities", versions(&data.activities)),
+        ("custom_fields", versions(data.custom_fields.iter().map(|(_, r)| r))),
+        ("event_log", versions(&data.events)),
+        ("leads", versions(&data.leads)),
+        ("tasks", versions(&data.tasks)),
+        ("users", versions(&data.users)),
+    ])
+}
+
+/// The data files of a table, as a glob reader sees them.
+pub fn parquet_files(lake: &Path, table: &str) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&lake.join(table), &mut out);
+    out.sort();
+    out
+}
+
+/// Every file under a folder, recursively.
+pub fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push(entry.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn read_batches(lake: &Path, table: &str) -> Vec<RecordBatch> {
+    let mut batches = Vec::new();
+    for path in parquet_files(lake, table) {
+        let file = std::fs::File::open(&path).expect("open parquet");
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet").build().expect("reader");
+        batches.extend(reader.map(|b| b.expect("batch")));
+    }
+    batches
+}
+
+/// Every `(id, date_updated)` row of a table, with repeats (a set would hide duplicates).
+pub fn lake_rows(lake: &Path, table: &str) -> Vec<(String, i64)> {
+    let mut rows = Vec::new();
+    for batch in read_batches(lake, table) {
+        let ids = batch.column_by_name("id").expect("id column").as_string::<i32>().clone();
+        let updated = batch
+            .column_by_name("date_updated")
+            .expect("date_updated column")
+            .as_primitive::<TimestampMicrosecondType>()
+            .clone();
+        for i in 0..batch.num_rows() {
+            rows.push((ids.value(i).to_string(), if updated.is_null(i) { i64::MIN } else { updated.value(i) }));
+        }
+    }
+    rows.sort();
+    rows
+}
+
+/// Asserts that a table holds exactly `expected`, each version once.
+pub fn assert_table_exact(lake: &Path, table: &str, expected: &BTreeSet<(String, i64)>) {
+    let rows = lake_rows(lake, table);
+    let unique: BTreeSet<_> = rows.iter().cloned().collect();
+    assert_eq!(rows.len(), unique.len(), "{table}: some (id, date_updated) appears twice");
+    let missing: Vec<_> = expected.difference(&unique).take(5).collect();
+    let extra: Vec<_> = unique.difference(expected).take(5).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "{table}: missing {missing:?}, unexpected {extra:?}");
+}
+
+/// No staged or temporary file inside a table folder.
+pub fn assert_clean_tables(lake: &Path) {
+    for table in TABLES {
+        for file in all_files(&lake.join(table)) {
+            assert!(
+                file.extension().is_some_and(|e| e == "parquet"),
+                "stray file in a table folder: {}",
+                file.display()
+            );
+        }
+    }
+}
+
+/// The Python of the test venv (made by `make test`), with duckdb installed.
+pub fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("CLOSE_LAKE_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(venv.exists(), "no test venv: run `make test` (it creates .venv with duckdb), or set CLOSE_LAKE_PYTHON");
+    venv
+}
+
+/// Runs a Python script with the lake path as `sys.argv[1]` and returns its stdout parsed as JSON.
+pub fn run_python(script: &str, lake: &Path) -> Value {
+    let output = std::process::Command::new(python()).arg("-c").arg(script).arg(lake).output().expect("python runs");
+    assert!(output.status.success(), "python failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("python prints JSON")
+}
+
+/// What DuckDB sees of every table: row count, ids, and the types of `id`, the key and the partition.
+pub fn duckdb_tables(lake: &Path) -> Value {
+    run_python(
+        r#"
+import duckdb, json, sys
+lake = sys.argv[1]
+keys = {"activities": "date_created"}
+out = {}
+con = duckdb.connect()
+for table in ["activities", "custom_fields", "event_log", "leads", "tasks", "users"]:
+    key = keys.get(table, "date_updated")
+    rel = f"read_parquet('{lake}/{table}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
+    types = dict(con.execute(f"select column_name, data_type from (describe select * from {rel})").fetchall())
+    rows = con.execute(f"select count(*) from {rel}").fetchone()[0]
+    ids = [r[0] for r in con.execute(f"select distinct id from {rel}").fetchall()]
+    versions = con.execute(f"select count(*) from (select distinct id, date_updated from {rel})").fetchone()[0]
+    out[table] = {"rows": rows, "ids": sorted(ids), "versions": versions, "id_type": types["id"],
+                  "key_type": types[key], "partition_type": types[key + "_month"]}
+print(json.dumps(out))
+"#,
+        lake,
+    )
+}
