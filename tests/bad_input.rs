@@ -8,6 +8,9 @@ use std::path::Path;
 use close_sim::GenSpec;
 use common::*;
 
+/// Arguments, extra environment, and a phrase the error line must contain.
+type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+
 fn one_line(output: &std::process::Output) -> String {
     let text = stderr(output);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -56,7 +59,7 @@ async fn usage_and_configuration_mistakes_are_one_line_and_exit_2() {
     let under_file = blocker.join("lake");
     let lake = h.lake();
     let lake = lake.to_str().unwrap();
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (vec!["export", "--dest", lake, "--tables", "leads,contacts"], vec![], "unknown table `contacts`"),
         (vec!["export", "--dest", lake, "--start-date", "2024-02-30"], vec![], "use YYYY-MM-DD"),
         (vec!["export", "--dest", lake], vec![("CLOSE_LAKE_START_DATE", "last week")], "CLOSE_LAKE_START_DATE"),

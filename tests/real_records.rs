@@ -74,9 +74,9 @@ def same(column_type, stored, value):
 lost = []
 for table, rows in records.items():
     rel = f"read_parquet('{lake}/{table}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
-    types = dict(con.execute(f"select column_name, data_type from (describe select * from {rel})").fetchall())
+    types = dict(con.execute(f"select column_name, column_type from (describe select * from {rel})").fetchall())
     select = ", ".join(
-        f"epoch_us({c}) as {c}" if t == "TIMESTAMP WITH TIME ZONE" else (f"cast({c} as varchar) as {c}" if t == "DATE" else c)
+        f'epoch_us("{c}") as "{c}"' if t == "TIMESTAMP WITH TIME ZONE" else (f'cast("{c}" as varchar) as "{c}"' if t == "DATE" else f'"{c}"')
         for c, t in types.items()
     )
     for record in rows:

@@ -30,7 +30,7 @@ pub enum TableError {
     #[error("{table}: converting a page of {window}: {source}")]
     Convert { table: &'static str, window: Window, source: DecodeError },
     #[error("{table}: {source}")]
-    Lake { table: &'static str, source: LakeError },
+    Lake { table: &'static str, source: Box<LakeError> },
     #[error("{table}: {message}")]
     Task { table: &'static str, message: String },
 }

@@ -31,7 +31,7 @@ pub async fn export(
     bar: &ProgressBar,
 ) -> Result<TableDone, TableError> {
     let lake = &context.lake;
-    let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source };
+    let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source: Box::new(source) };
     let lease = Lease::acquire(lake, spec.name, &context.run_id, context.plan.lease_ttl).await.map_err(lake_error)?;
     let result = export_leased(context, spec, counters, bar, &lease).await;
     if result.is_err() {
@@ -51,7 +51,7 @@ async fn export_leased(
     lease: &Lease,
 ) -> Result<TableDone, TableError> {
     let lake = &context.lake;
-    let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source };
+    let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source: Box::new(source) };
     bar.set_message("recovering");
     let head = commit::recover(lake, spec.name).await.map_err(lake_error)?;
     let now = time::now();

@@ -72,7 +72,7 @@ pub async fn read_window(
     let written = writer.await.map_err(|err| task_error(&run, err))?;
     match (fetched, written) {
         (Err(err), _) => Err(err),
-        (Ok(_), Err(source)) => Err(TableError::Lake { table: run.spec.name, source }),
+        (Ok(_), Err(source)) => Err(TableError::Lake { table: run.spec.name, source: Box::new(source) }),
         (Ok(Fetched::Split(a, b)), Ok(_)) => Ok(WindowResult::Split(a, b)),
         (Ok(Fetched::Done { rows, tail }), Ok(files)) => Ok(WindowResult::Done(WindowOutput { files, rows, tail })),
     }
@@ -316,10 +316,11 @@ pub async fn read_full(
     for part in parts {
         if let Err(source) = writer.write(part).await {
             writer.abort().await;
-            return Err(TableError::Lake { table: run.spec.name, source });
+            return Err(TableError::Lake { table: run.spec.name, source: Box::new(source) });
         }
     }
-    let files = writer.finish().await.map_err(|source| TableError::Lake { table: run.spec.name, source })?;
+    let files =
+        writer.finish().await.map_err(|source| TableError::Lake { table: run.spec.name, source: Box::new(source) })?;
     Ok(WindowOutput { files, rows: keys.len() as u64, tail })
 }
 

@@ -224,7 +224,7 @@ con = duckdb.connect()
 for table in ["activities", "custom_fields", "event_log", "leads", "tasks", "users"]:
     key = keys.get(table, "date_updated")
     rel = f"read_parquet('{lake}/{table}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
-    types = dict(con.execute(f"select column_name, data_type from (describe select * from {rel})").fetchall())
+    types = dict(con.execute(f"select column_name, column_type from (describe select * from {rel})").fetchall())
     rows = con.execute(f"select count(*) from {rel}").fetchone()[0]
     ids = [r[0] for r in con.execute(f"select distinct id from {rel}").fetchall()]
     versions = con.execute(f"select count(*) from (select distinct id, date_updated from {rel})").fetchone()[0]

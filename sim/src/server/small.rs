@@ -12,7 +12,8 @@ use crate::store::{Row, Store};
 const MAX_LIMIT: usize = 100;
 
 /// The endpoints under `/custom_field/`.
-pub const CUSTOM_FIELD_TYPES: [&str; 6] = ["lead", "contact", "opportunity", "activity", "custom_object_type", "shared"];
+pub const CUSTOM_FIELD_TYPES: [&str; 6] =
+    ["lead", "contact", "opportunity", "activity", "custom_object_type", "shared"];
 
 pub fn custom_fields(
     store: &Store,
