@@ -27,7 +27,7 @@ demo: release
 	done; \
 	[ -n "$$url" ] || { echo "the simulator did not start"; exit 1; }; \
 	echo "== close-lake export --dest ./lake   (Close simulator at $$url)"; \
-	CLOSE_API_KEY=sim-key CLOSE_API_URL=$$url $(RELEASE)/close-lake export --dest ./lake; \
+	CLOSE_API_KEY=sim-key CLOSE_API_URL=$$url CLOSE_LAKE_LOG=$${CLOSE_LAKE_LOG:-warn} $(RELEASE)/close-lake export --dest ./lake; \
 	echo; echo "== close-lake status --dest ./lake"; \
 	$(RELEASE)/close-lake status --dest ./lake
 
