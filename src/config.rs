@@ -17,6 +17,7 @@ pub const DEFAULT_API_URL: &str = "https://api.close.com/api/v1";
 pub const DEFAULT_DEST: &str = "./lake";
 const DEFAULT_LAG: &str = "5m";
 const DEFAULT_LEASE_TTL: &str = "2m";
+const MIN_LEASE_TTL: Micros = 10 * time::MICROS_PER_SECOND;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -38,6 +39,12 @@ pub enum ConfigError {
     BadDestination { source_name: &'static str, value: String, reason: String },
     #[error("{var} `{value}` is not a duration: use e.g. 0s, 30s, 5m, 1h")]
     BadDuration { var: &'static str, value: String },
+    #[error("CLOSE_LAKE_LEASE_TTL `{value}` is too short for a heartbeat to keep a lease alive: use at least 10s")]
+    LeaseTooShort { value: String },
+    #[error(
+        "{source_name} `{value}` sends the API key unencrypted: use https (plain http is only for servers on this machine)"
+    )]
+    PlainHttp { source_name: &'static str, value: String },
 }
 
 /// The environment variables close-lake reads, captured once so validation is a pure function.
@@ -120,6 +127,9 @@ impl ExportPlan {
         let api_url = parse_api_url(args.api_url.as_deref(), env)?;
         let lag = parse_duration_var("CLOSE_LAKE_LAG", env.lag.as_deref(), DEFAULT_LAG)?;
         let lease_ttl = parse_duration_var("CLOSE_LAKE_LEASE_TTL", env.lease_ttl.as_deref(), DEFAULT_LEASE_TTL)?;
+        if lease_ttl < MIN_LEASE_TTL {
+            return Err(ConfigError::LeaseTooShort { value: env.lease_ttl.clone().unwrap_or_default() });
+        }
         // The key is checked last so that a run without one still reports every other mistake first.
         let key = env.api_key.clone().ok_or(ConfigError::MissingApiKey)?;
         Ok(ExportPlan { tables, dest, start, api: ApiSettings { base_url: api_url, key: ApiKey(key) }, lag, lease_ttl })
@@ -172,6 +182,12 @@ fn parse_api_url(flag: Option<&str>, env: &Env) -> Result<Url, ConfigError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad("no host".to_string()));
     }
+    let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
+        || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    if url.scheme() == "http" && !loopback {
+        return Err(ConfigError::PlainHttp { source_name, value });
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("credentials belong in CLOSE_API_KEY, not in the URL".to_string()));
     }
@@ -216,18 +232,18 @@ mod tests {
 
     #[test]
     fn a_flag_beats_the_environment() {
-        let env = Env { start_date: Some("2020-01-01".into()), api_url: Some("http://env/api".into()), ..env() };
+        let env = Env { start_date: Some("2020-01-01".into()), api_url: Some("https://env/api".into()), ..env() };
         let plan = ExportPlan::from_args(
             &ExportArgs {
                 start_date: Some("2024-02-29".into()),
-                api_url: Some("http://flag:9/api/v1".into()),
+                api_url: Some("http://127.0.0.1:9/api/v1".into()),
                 ..args()
             },
             &env,
         )
         .unwrap();
         assert_eq!(plan.start, time::parse_timestamp("2024-02-29T00:00:00Z"));
-        assert_eq!(plan.api.base_url.as_str(), "http://flag:9/api/v1/");
+        assert_eq!(plan.api.base_url.as_str(), "http://127.0.0.1:9/api/v1/");
     }
 
     #[test]
@@ -238,6 +254,13 @@ mod tests {
         assert!(date.unwrap_err().to_string().contains("use YYYY-MM-DD"));
         let url = ExportPlan::from_args(&ExportArgs { api_url: Some("ftp://x".into()), ..args() }, &env());
         assert!(url.unwrap_err().to_string().contains("not http or https"));
+        let http = ExportPlan::from_args(
+            &ExportArgs { api_url: Some("http://api.close.com/api/v1".into()), ..args() },
+            &env(),
+        );
+        assert!(http.unwrap_err().to_string().contains("unencrypted"));
+        let ttl = ExportPlan::from_args(&args(), &Env { lease_ttl: Some("1s".into()), ..env() });
+        assert!(ttl.unwrap_err().to_string().contains("at least 10s"));
         let dest = ExportPlan::from_args(&ExportArgs { dest: Some("hdfs://x/y".into()), ..args() }, &env());
         assert!(dest.unwrap_err().to_string().contains("s3://bucket/prefix"));
         let key = ExportPlan::from_args(&args(), &Env::default());

@@ -16,13 +16,16 @@ pub enum Error {
     /// The API refused the key, or could not be reached, before any table started.
     #[error("{0}")]
     Startup(ApiError),
+    /// The run loop itself failed (a task of the runtime could not be joined).
+    #[error("{0}")]
+    Internal(String),
     /// The destination cannot be opened or written, found before any table started.
     #[error("{0}")]
     Destination(LakeError),
     /// One or more tables failed; each was already reported on its own line.
-    #[error("{failed} of {total} tables failed; the other tables committed")]
+    #[error("{failed} of {total} tables failed")]
     TablesFailed { failed: usize, total: usize },
-    /// A report (status) could not read the lake.
+    /// `status` could not read the lake.
     #[error("{0}")]
     Lake(LakeError),
     #[error("{0}")]
@@ -30,16 +33,15 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit status of the contract: 2 before any table starts, 1 when a run failed.
+    /// The process exit status of the contract: 2 for usage, configuration and authentication
+    /// errors found before any table starts, 1 when a run failed. A Close that cannot be reached, or
+    /// answers with server errors, is an outage rather than a mistake: 1, so schedulers retry.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Config(_) | Error::Startup(_) | Error::Destination(_) | Error::NotYetAvailable(_) => 2,
-            Error::TablesFailed { .. } | Error::Lake(_) => 1,
+            Error::Config(_) | Error::Destination(_) | Error::NotYetAvailable(_) => 2,
+            Error::Startup(ApiError::Exhausted { .. }) => 1,
+            Error::Startup(_) => 2,
+            Error::TablesFailed { .. } | Error::Lake(_) | Error::Internal(_) => 1,
         }
     }
-}
-
-/// The exit status for an error that reached `main`.
-pub fn exit_code(err: &anyhow::Error) -> u8 {
-    err.downcast_ref::<Error>().map_or(1, Error::exit_code)
 }

@@ -14,6 +14,8 @@
 //! - [`convert`] turns a page of Close JSON into an Arrow record batch against a table's schema.
 //! - [`lake`] owns the destination: stores, layout, Parquet files, manifests, bookmarks, leases.
 //! - [`export`] runs tables; [`status`] reports on a lake; [`report`] shows progress and summaries.
+//! - [`time`] holds the one representation of timestamps (UTC microseconds); [`error`] maps failures
+//!   to exit statuses.
 
 pub mod cli;
 pub mod close;

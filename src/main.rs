@@ -17,9 +17,9 @@ fn main() -> ExitCode {
     match runtime.block_on(close_lake::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let err = anyhow::Error::from(err);
-            eprintln!("close-lake: {err:#}");
-            ExitCode::from(close_lake::error::exit_code(&err))
+            let code = err.exit_code();
+            eprintln!("close-lake: {:#}", anyhow::Error::from(err));
+            ExitCode::from(code)
         }
     }
 }

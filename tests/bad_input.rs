@@ -68,6 +68,7 @@ async fn usage_and_configuration_mistakes_are_one_line_and_exit_2() {
         (vec!["export", "--dest", lake, "--api-url", "not a url"], vec![], "not a usable API URL"),
         (vec!["export", "--dest", lake], vec![("CLOSE_API_KEY", "")], "CLOSE_API_KEY is not set"),
         (vec!["export", "--dest", lake], vec![("CLOSE_LAKE_LAG", "soon")], "CLOSE_LAKE_LAG"),
+        (vec!["export", "--dest", lake, "--api-url", "http://api.close.com/api/v1"], vec![], "unencrypted"),
         (vec!["export", "--no-such-flag"], vec![], "--no-such-flag"),
     ];
     for (args, env, needle) in cases {
@@ -82,14 +83,15 @@ async fn usage_and_configuration_mistakes_are_one_line_and_exit_2() {
     assert!(!Path::new(lake).exists(), "no case wrote anything");
 }
 
+/// An API that cannot be reached may be an outage rather than a mistake: exit 1, so schedulers retry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreachable_api_is_one_line_and_exit_2() {
+async fn an_unreachable_api_is_one_line_and_exit_1() {
     let h = Harness::generated(GenSpec::default()).await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/api/v1", closed.local_addr().unwrap());
     drop(closed);
     let output = h.close_lake(&["export", "--dest", h.lake().to_str().unwrap(), "--api-url", &url], &[]).await;
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
     assert!(text.lines().filter(|l| l.starts_with("close-lake:")).count() == 1, "{text}");
     assert!(!h.lake().exists());

@@ -12,6 +12,10 @@ fn staged_files(lake: &std::path::Path) -> usize {
     all_files(&lake.join("_close_lake/staging")).len()
 }
 
+fn staged_activities(lake: &std::path::Path) -> usize {
+    all_files(&lake.join("_close_lake/staging/activities")).len()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_in_the_middle_of_a_run_then_a_rerun_is_exact() {
     let h = Harness::generated(GenSpec { activities: 25_000, history_days: 2_000, ..GenSpec::default() }).await;
@@ -21,16 +25,16 @@ async fn kill_9_in_the_middle_of_a_run_then_a_rerun_is_exact() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Kill once the run has staged files but before activities commit.
+    // Kill once activities have staged files, before they commit.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while staged_files(&lake) == 0 {
+    while staged_activities(&lake) == 0 {
         assert!(tokio::time::Instant::now() < deadline, "the run never staged a file");
         assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     child.start_kill().unwrap();
     child.wait().await.unwrap();
-    assert!(staged_files(&lake) > 0, "the kill left staged files behind");
+    assert!(staged_activities(&lake) > 0, "the kill left staged files behind");
     assert!(
         lake_rows(&lake, "activities").len() < h.expected()["activities"].len(),
         "killed before activities committed"

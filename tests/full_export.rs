@@ -23,7 +23,7 @@ async fn a_full_export_lands_every_record_once_and_duckdb_reads_it() {
 
     let output = h.export(&[]).await;
     assert_success(&output);
-    let summary = stderr(&output);
+    let summary = String::from_utf8_lossy(&output.stdout);
     for table in TABLES {
         assert!(
             summary.lines().any(|l| l.starts_with(table) && l.contains("committed")),

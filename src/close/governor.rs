@@ -87,8 +87,9 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     value.trim().parse::<f64>().ok().map(seconds)
 }
 
+/// A wait the server asked for, bounded to an hour; anything not a finite number is no wait.
 fn seconds(s: f64) -> Duration {
-    Duration::from_secs_f64(s.clamp(0.0, 3_600.0))
+    if s.is_finite() { Duration::from_secs_f64(s.clamp(0.0, 3_600.0)) } else { Duration::ZERO }
 }
 
 #[cfg(test)]
@@ -111,6 +112,8 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.reset, Some(5.0));
         assert_eq!(retry_after(&headers(&[("retry-after", "0.5")])), Some(Duration::from_millis(500)));
+        assert_eq!(retry_after(&headers(&[("retry-after", "NaN")])), Some(Duration::ZERO));
+        assert_eq!(retry_after(&headers(&[("retry-after", "-inf")])), Some(Duration::ZERO));
     }
 
     #[tokio::test(start_paused = true)]

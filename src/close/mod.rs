@@ -30,9 +30,3 @@ pub enum ApiError {
     #[error("the answer of Close to {path} is not the JSON it documents: {message}")]
     BadResponse { path: String, message: String },
 }
-
-impl ApiError {
-    pub fn is_auth(&self) -> bool {
-        matches!(self, ApiError::Unauthorized { .. })
-    }
-}

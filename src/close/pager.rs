@@ -1,10 +1,12 @@
 //! Paging: the one helper that turns a table's source and a window into page requests, and each
 //! answer's envelope into the next request.
 //!
-//! - Keyset sources page by key: each request asks for `key >= cursor` and skips only the records
-//!   already read at exactly `cursor`, so `_skip` never grows with history and Close's max-skip cap
-//!   is never met, whatever the account's size. Deletions and updates during a run cannot shift
-//!   later records out of sight, as they do with deep offsets.
+//! - Keyset sources page by key: each request asks for `key >= cursor`, where `cursor` is the last
+//!   key read, so `_skip` never grows with history and Close's max-skip cap is never met, whatever
+//!   the account's size. Records already read at `cursor` come back and are dropped as repeats by
+//!   the caller; only inside a group of ties larger than half a page does `_skip` pass over part of
+//!   the group, always leaving half a page of overlap. A record that changes or disappears during
+//!   the run therefore cannot shift an unread record out of sight, as it does with deep offsets.
 //! - Cursor sources (the event log) follow `cursor_next`.
 //! - Offset sources (small tables read in full) follow `_skip` until `has_more` is false.
 
@@ -85,8 +87,10 @@ pub enum Pager {
         limit: u32,
         params: Params,
         window: Window,
+        /// The last key read: every request starts there.
         cursor: Micros,
-        skip: usize,
+        /// How far into the group of records at `cursor` the reads have reached.
+        read_at_cursor: usize,
         done: bool,
     },
     Cursor {
@@ -116,7 +120,7 @@ impl Pager {
         params: Params,
         window: Window,
     ) -> Pager {
-        Pager::Keyset { path, filter, key, limit, params, window, cursor: window.lower, skip: 0, done: false }
+        Pager::Keyset { path, filter, key, limit, params, window, cursor: window.lower, read_at_cursor: 0, done: false }
     }
 
     pub fn cursor(path: &'static str, key: &'static str, limit: u32, window: Window) -> Pager {
@@ -134,7 +138,8 @@ impl Pager {
             Pager::Keyset { done: true, .. } | Pager::Cursor { done: true, .. } | Pager::Offset { done: true, .. } => {
                 None
             }
-            Pager::Keyset { path, filter, key, limit, params, window, cursor, skip, .. } => {
+            Pager::Keyset { path, filter, key, limit, params, window, cursor, read_at_cursor, .. } => {
+                let skip = keyset_skip(*read_at_cursor, *limit);
                 let mut query: Vec<(String, String)> = params.iter().map(|(k, v)| pair(k, v.to_string())).collect();
                 let (from, to) = (time::format_filter(*cursor), time::format_filter(window.upper));
                 match filter {
@@ -174,15 +179,16 @@ impl Pager {
     /// Moves past a fetched page.
     pub fn advance(&mut self, page: &PageOutcome) {
         match self {
-            Pager::Keyset { cursor, skip, done, .. } => {
+            Pager::Keyset { cursor, read_at_cursor, limit, done, .. } => {
                 let last = page.keys.iter().rev().find_map(|k| *k);
                 if page.len == 0 || !page.has_more {
                     *done = true;
                 } else if let Some(last) = last.filter(|last| *last != *cursor) {
                     *cursor = last;
-                    *skip = page.keys.iter().filter(|k| **k == Some(last)).count();
+                    *read_at_cursor = page.keys.iter().filter(|k| **k == Some(last)).count();
                 } else {
-                    *skip += page.len;
+                    // The whole page sat at the cursor: a group of ties larger than a page.
+                    *read_at_cursor = keyset_skip(*read_at_cursor, *limit) + page.len;
                 }
             }
             Pager::Cursor { cursor, done, .. } => {
@@ -197,6 +203,12 @@ impl Pager {
     }
 }
 
+/// The `_skip` of a keyset request: none until the ties at the cursor fill half a page, then past
+/// all but half a page of them, so each page still moves forward by at least half a page.
+fn keyset_skip(read_at_cursor: usize, limit: u32) -> usize {
+    read_at_cursor.saturating_sub(limit as usize / 2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,25 +220,29 @@ mod tests {
     const W: Window = Window { lower: 1_000_000, upper: 9_000_000 };
 
     #[test]
-    fn keyset_skips_only_records_at_the_cursor() {
-        let mut pager = Pager::keyset("activity/", KeyFilter::Params, "date_created", 3, &[], W);
+    fn keyset_restarts_at_the_last_key_read() {
+        let mut pager = Pager::keyset("activity/", KeyFilter::Params, "date_created", 4, &[], W);
         let first = pager.request().unwrap();
         assert_eq!(value(&first, "date_created__gte"), Some("1970-01-01T00:00:01.000000+00:00"));
         assert_eq!(value(&first, "date_created__lt"), Some("1970-01-01T00:00:09.000000+00:00"));
         assert_eq!(value(&first, "_order_by"), Some("date_created"));
-        pager.advance(&PageOutcome {
-            len: 3,
-            has_more: true,
-            keys: vec![Some(2), Some(5), Some(5)],
-            ..Default::default()
-        });
+        assert_eq!(value(&first, "_skip"), Some("0"));
+        // Two ties at the end of a page of four: read them again rather than skip past them.
+        let keys = vec![Some(2), Some(3), Some(5), Some(5)];
+        pager.advance(&PageOutcome { len: 4, has_more: true, keys, ..Default::default() });
         let second = pager.request().unwrap();
         assert_eq!(value(&second, "date_created__gte"), Some(time::format_filter(5).as_str()));
-        assert_eq!(value(&second, "_skip"), Some("2"));
-        // A page of ties at the cursor: skip past them, stay at the key.
-        pager.advance(&PageOutcome { len: 3, has_more: true, keys: vec![Some(5); 3], ..Default::default() });
-        assert_eq!(value(&pager.request().unwrap(), "_skip"), Some("5"));
-        pager.advance(&PageOutcome { len: 1, has_more: false, keys: vec![Some(6)], ..Default::default() });
+        assert_eq!(value(&second, "_skip"), Some("0"));
+    }
+
+    #[test]
+    fn keyset_moves_through_ties_larger_than_a_page_with_overlap() {
+        let mut pager = Pager::keyset("activity/", KeyFilter::Params, "date_created", 4, &[], W);
+        pager.advance(&PageOutcome { len: 4, has_more: true, keys: vec![Some(5); 4], ..Default::default() });
+        assert_eq!(value(&pager.request().unwrap(), "_skip"), Some("2"));
+        pager.advance(&PageOutcome { len: 4, has_more: true, keys: vec![Some(5); 4], ..Default::default() });
+        assert_eq!(value(&pager.request().unwrap(), "_skip"), Some("4"));
+        pager.advance(&PageOutcome { len: 2, has_more: false, keys: vec![Some(5), Some(6)], ..Default::default() });
         assert!(pager.request().is_none());
     }
 

@@ -138,13 +138,16 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    fn arrow(err: ArrowError) -> DecodeError {
-        DecodeError { position: 0, source: serde::de::Error::custom(err) }
+    pub fn arrow(err: ArrowError) -> DecodeError {
+        DecodeError { position: usize::MAX, source: serde::de::Error::custom(err) }
     }
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.position == usize::MAX {
+            return write!(f, "the page does not fit the table's Arrow schema: {}", self.source);
+        }
         write!(f, "record {} of the page is not a JSON object: {}", self.position, self.source)
     }
 }

@@ -60,7 +60,15 @@ pub async fn run(plan: ExportPlan) -> Result<(), Error> {
         tasks.spawn(async move {
             let started = Instant::now();
             let counters = Arc::new(Counters::default());
-            let result = table::export(&context, spec, &counters, &bar).await;
+            // Its own task, so that a panic fails this table alone, with its name, and the
+            // other tables go on to commit.
+            let run = {
+                let (counters, bar) = (counters.clone(), bar.clone());
+                tokio::spawn(async move { table::export(&context, spec, &counters, &bar).await })
+            };
+            let result = run.await.unwrap_or_else(|err| {
+                Err(TableError::Task { table: spec.name, message: format!("the table's run stopped: {err}") })
+            });
             bar.finish_with_message(match &result {
                 Ok(done) => format!("{} ({} rows)", done.outcome, counters.rows()),
                 Err(_) => "failed".to_string(),
@@ -72,8 +80,7 @@ pub async fn run(plan: ExportPlan) -> Result<(), Error> {
     let mut summaries = Vec::new();
     let mut failures = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let (order, name, duration, counters, result) =
-            joined.map_err(|err| Error::Lake(LakeError::Task(err.to_string())))?;
+        let (order, name, duration, counters, result) = joined.map_err(|err| Error::Internal(err.to_string()))?;
         let (files, bytes, outcome) = match result {
             Ok(done) => (done.files, done.bytes, done.outcome),
             Err(err) => {
@@ -100,7 +107,7 @@ pub async fn run(plan: ExportPlan) -> Result<(), Error> {
     }
     summaries.sort_by_key(|(order, _)| *order);
     let lines: Vec<TableSummary> = summaries.into_iter().map(|(_, line)| line).collect();
-    eprint!("{}", report::summary(&lines));
+    print!("{}", report::summary(&lines));
     failures.sort_by_key(|(order, _)| *order);
     for (_, err) in &failures {
         eprintln!("close-lake: {err}");

@@ -8,10 +8,10 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use arrow::array::TimestampMicrosecondArray;
 use bytes::Bytes;
 use indicatif::ProgressBar;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use super::tail::TailCollector;
@@ -257,7 +257,7 @@ pub async fn read_full(
     tag_column: Option<&'static str>,
     window: Window,
 ) -> Result<WindowOutput, TableError> {
-    let mut merged: BTreeMap<String, (Map<String, Value>, Vec<&'static str>)> = BTreeMap::new();
+    let mut merged: BTreeMap<String, (Box<RawValue>, Vec<&'static str>)> = BTreeMap::new();
     for endpoint in endpoints {
         let mut pager = Pager::offset(endpoint.path, limit);
         while let Some(request) = pager.request() {
@@ -267,7 +267,7 @@ pub async fn read_full(
                 .get(request.path, &request.query, &run.counters)
                 .await
                 .map_err(|source| TableError::Fetch { table: run.spec.name, window, source })?;
-            let parsed = tokio::task::spawn_blocking(move || parse_objects(&body))
+            let (records, outcome) = tokio::task::spawn_blocking(move || parse_records(&body))
                 .await
                 .map_err(|err| task_error(&run, err))?
                 .map_err(|message| TableError::Fetch {
@@ -275,11 +275,9 @@ pub async fn read_full(
                     window,
                     source: ApiError::BadResponse { path: request.path.to_string(), message },
                 })?;
-            let (records, outcome) = parsed;
             pager.advance(&outcome);
-            for record in records {
-                let id = record.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-                merged.entry(id).or_insert_with(|| (record, Vec::new())).1.push(endpoint.tag);
+            for (id, raw) in records {
+                merged.entry(id).or_insert_with(|| (raw, Vec::new())).1.push(endpoint.tag);
             }
         }
     }
@@ -287,22 +285,12 @@ pub async fn read_full(
     let job = {
         let run = run.clone();
         tokio::task::spawn_blocking(move || {
-            let key = run.spec.key;
-            let mut records: Vec<(Option<Micros>, String)> = merged
-                .into_values()
-                .map(|(mut record, tags)| {
-                    if let Some(column) = tag_column {
-                        record.insert(column.to_string(), Value::from(tags));
-                    }
-                    let k = record.get(key).and_then(Value::as_str).and_then(time::parse_timestamp);
-                    (k, Value::Object(record).to_string())
-                })
-                .collect();
-            records.sort();
-            let raws: Vec<Box<RawValue>> =
-                records.into_iter().filter_map(|(_, text)| RawValue::from_string(text).ok()).collect();
-            let refs: Vec<&RawValue> = raws.iter().map(AsRef::as_ref).collect();
+            let records: Vec<Box<RawValue>> =
+                merged.into_values().map(|(raw, tags)| with_tags(raw, tag_column, &tags)).collect();
+            let refs: Vec<&RawValue> = records.iter().map(AsRef::as_ref).collect();
             let decoded = decode(&run, &refs, window, &CursorVersions::default(), &mut Vec::new())?;
+            let decoded =
+                sort_by_key(decoded).map_err(|source| TableError::Convert { table: run.spec.name, window, source })?;
             Ok::<_, TableError>((partitions(&decoded), decoded.rows, decoded.coerced))
         })
     };
@@ -311,32 +299,98 @@ pub async fn read_full(
     report::tick(&run.bar, &run.counters);
     let mut tail = TailCollector::new(run.spec.lookback);
     tail.add(&keys);
-    let schema = run.decoder.schema().clone();
-    let mut writer = StagedWriter::new(run.context.lake.clone(), run.files.clone(), schema, TARGET_FILE_BYTES);
+
+    let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+    let writer = tokio::spawn(write_all(run.clone(), rx));
     for part in parts {
-        if let Err(source) = writer.write(part).await {
-            writer.abort().await;
-            return Err(TableError::Lake { table: run.spec.name, source: Box::new(source) });
+        if tx.send(part).await.is_err() {
+            break;
         }
     }
-    let files =
-        writer.finish().await.map_err(|source| TableError::Lake { table: run.spec.name, source: Box::new(source) })?;
+    drop(tx);
+    let files = writer
+        .await
+        .map_err(|err| task_error(&run, err))?
+        .map_err(|source| TableError::Lake { table: run.spec.name, source: Box::new(source) })?;
     Ok(WindowOutput { files, rows: keys.len() as u64, tail })
 }
 
-/// The records of an offset page as JSON objects, with what the pager needs.
-fn parse_objects(body: &[u8]) -> Result<(Vec<Map<String, Value>>, PageOutcome), String> {
+/// A record and its id.
+type IdentifiedRecord = (String, Box<RawValue>);
+
+/// The records of an offset page, each with its id (records without one get a key of their own, so
+/// none is merged away), and what the pager needs.
+fn parse_records(body: &[u8]) -> Result<(Vec<IdentifiedRecord>, PageOutcome), String> {
     #[derive(serde::Deserialize)]
-    struct Owned {
-        data: Vec<Map<String, Value>>,
+    struct Page {
+        data: Vec<Box<RawValue>>,
         #[serde(default)]
         has_more: Option<bool>,
     }
-    let page: Owned = serde_json::from_slice(body).map_err(|err| err.to_string())?;
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: Option<String>,
+    }
+    let page: Page = serde_json::from_slice(body).map_err(|err| err.to_string())?;
     let outcome = PageOutcome { len: page.data.len(), has_more: page.has_more.unwrap_or(false), ..Default::default() };
-    Ok((page.data, outcome))
+    let records = page
+        .data
+        .into_iter()
+        .map(|raw| {
+            let id = serde_json::from_str::<Id>(raw.get()).ok().and_then(|r| r.id);
+            (id.unwrap_or_else(|| format!("\u{0}record without id {}", uuid::Uuid::now_v7())), raw)
+        })
+        .collect();
+    Ok((records, outcome))
+}
+
+/// Appends `"<column>": [tags]` to a record's JSON, leaving every byte Close sent as it was.
+fn with_tags(raw: Box<RawValue>, column: Option<&str>, tags: &[&str]) -> Box<RawValue> {
+    let Some(column) = column else { return raw };
+    let text = raw.get().trim_end();
+    let Some(body) = text.strip_suffix('}') else { return raw };
+    let separator = if body.trim_end() == "{" { "" } else { "," };
+    let tags = serde_json::to_string(tags).unwrap_or_else(|_| "[]".into());
+    let column = serde_json::to_string(column).unwrap_or_default();
+    RawValue::from_string(format!("{body}{separator}{column}:{tags}}}")).unwrap_or(raw)
+}
+
+/// Reorders a decoded batch (and its keys) by the replication key, so partitions come in runs.
+fn sort_by_key(decoded: Decoded) -> Result<Decoded, crate::convert::DecodeError> {
+    let keys = TimestampMicrosecondArray::from(decoded.rows.iter().map(|r| r.key).collect::<Vec<_>>());
+    let order = arrow::compute::sort_to_indices(&keys, None, None).map_err(crate::convert::DecodeError::arrow)?;
+    let batch =
+        arrow::compute::take_record_batch(&decoded.batch, &order).map_err(crate::convert::DecodeError::arrow)?;
+    let rows = order.values().iter().map(|&i| decoded.rows[i as usize].clone()).collect();
+    Ok(Decoded { batch, rows, ..decoded })
 }
 
 fn task_error(run: &TableRun, err: tokio::task::JoinError) -> TableError {
     TableError::Task { table: run.spec.name, message: err.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_string()).unwrap()
+    }
+
+    #[test]
+    fn tags_are_appended_without_touching_the_record() {
+        let tagged =
+            with_tags(raw(r#"{"id":"cf_1","n":1.50000000000000000001}"#), Some("object_types"), &["lead", "shared"]);
+        assert_eq!(tagged.get(), r#"{"id":"cf_1","n":1.50000000000000000001,"object_types":["lead","shared"]}"#);
+        assert_eq!(with_tags(raw("{ }"), Some("t"), &["x"]).get(), r#"{ "t":["x"]}"#);
+        assert_eq!(with_tags(raw(r#"{"id":"u"}"#), None, &["user"]).get(), r#"{"id":"u"}"#);
+    }
+
+    #[test]
+    fn records_without_an_id_are_never_merged() {
+        let (records, outcome) = parse_records(br#"{"data":[{"x":1},{"x":2},{"id":"a"}],"has_more":true}"#).unwrap();
+        let ids: HashSet<&str> = records.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids.len(), 3);
+        assert!(ids.contains("a") && outcome.has_more && outcome.len == 3);
+    }
 }

@@ -80,8 +80,15 @@ async fn publish(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
     Ok(())
 }
 
-/// Deletes what a failed run staged. Best effort: recovery deletes whatever is left.
+/// Deletes what a failed run staged, unless the run reached its commit point (its manifest exists,
+/// perhaps after an ambiguous failure): then its files belong to the manifest, and the next recovery
+/// publishes them. Best effort: recovery deletes whatever is left.
 pub async fn discard(lake: &Lake, table: &str, run_id: &str) {
+    match manifest::latest(lake, table).await {
+        Ok(Some(head)) if head.run_id == run_id => return,
+        Ok(_) => {}
+        Err(_) => return,
+    }
     let dir = Path::from(format!("{}/{run_id}", layout::staging_dir(table)));
     let Ok(files) = lake.store().list(Some(&dir)).try_collect::<Vec<_>>().await else { return };
     for meta in files {

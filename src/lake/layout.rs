@@ -14,10 +14,6 @@ use object_store::path::Path;
 /// The folder of close-lake's own objects. Readers globbing `<table>/**/*.parquet` never see it.
 pub const META: &str = "_close_lake";
 
-pub fn table_dir(table: &str) -> Path {
-    Path::from(table)
-}
-
 pub fn data_file(table: &str, partition_column: &str, partition: &str, run_id: &str, seq: u32) -> Path {
     Path::from(format!("{table}/{partition_column}={partition}/{run_id}-{seq:05}.parquet"))
 }
@@ -52,12 +48,6 @@ pub fn lease(table: &str) -> Path {
     Path::from(format!("{META}/leases/{table}.json"))
 }
 
-/// The run id a staged file belongs to.
-pub fn staged_run(path: &Path) -> Option<String> {
-    let mut parts = path.parts().skip(3);
-    parts.next().map(|part| part.as_ref().to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +61,6 @@ mod tests {
         let manifest = manifest("leads", 12);
         assert_eq!(manifest.as_ref(), "_close_lake/manifests/leads/0000000012.json");
         assert_eq!(manifest_number(&manifest), Some(12));
-        assert_eq!(staged_run(&staged_file("leads", "r1", 3)), Some("r1".to_string()));
+        assert_eq!(staged_file("leads", "r1", 3).as_ref(), "_close_lake/staging/leads/r1/00003.parquet");
     }
 }

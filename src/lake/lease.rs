@@ -67,13 +67,15 @@ impl Lease {
                 });
             }
             tracing::warn!(table, holder = %held.holder(), "taking over a dead lease");
-            take_over(lake, &path, &record, version).await.map_err(|_| LakeError::Locked {
-                table: table.to_string(),
-                holder: "another run taking over the same dead lease".into(),
-                since: record.since.clone(),
-                expires: time::format_rfc3339(record.expires_micros),
-                path: path.to_string(),
-            })?;
+            if !take_over(lake, &path, &record, version).await? {
+                return Err(LakeError::Locked {
+                    table: table.to_string(),
+                    holder: "another run that took over the same dead lease".into(),
+                    since: record.since.clone(),
+                    expires: time::format_rfc3339(record.expires_micros),
+                    path: path.to_string(),
+                });
+            }
         }
         let heartbeat = tokio::spawn(heartbeat(lake.clone(), path, record.clone(), ttl));
         Ok(Lease { lake: lake.clone(), table: table.to_string(), record, heartbeat })
@@ -115,11 +117,13 @@ async fn try_create(lake: &Lake, path: &Path, record: &LeaseRecord) -> Result<bo
     }
 }
 
-/// Replaces a dead lease: conditionally where the store can, else delete then create.
-async fn take_over(lake: &Lake, path: &Path, record: &LeaseRecord, version: UpdateVersion) -> Result<(), LakeError> {
+/// Replaces a dead lease: conditionally where the store can, else delete then create. `false` when
+/// another run replaced it first.
+async fn take_over(lake: &Lake, path: &Path, record: &LeaseRecord, version: UpdateVersion) -> Result<bool, LakeError> {
     let options = PutOptions { mode: PutMode::Update(version), ..Default::default() };
     match lake.store().put_opts(path, payload(record), options).await {
-        Ok(_) => return Ok(()),
+        Ok(_) => return Ok(true),
+        Err(object_store::Error::Precondition { .. }) => return Ok(false),
         Err(object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. }) => {}
         Err(err) => return Err(LakeError::store("taking over lease", path, err)),
     }
@@ -127,11 +131,7 @@ async fn take_over(lake: &Lake, path: &Path, record: &LeaseRecord, version: Upda
         Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
         Err(err) => return Err(LakeError::store("deleting dead lease", path, err)),
     }
-    if try_create(lake, path, record).await? {
-        Ok(())
-    } else {
-        Err(LakeError::Task("lost the race for a dead lease".into()))
-    }
+    try_create(lake, path, record).await
 }
 
 async fn read(lake: &Lake, path: &Path) -> Result<(LeaseRecord, UpdateVersion), LakeError> {
@@ -146,18 +146,33 @@ async fn read(lake: &Lake, path: &Path) -> Result<(LeaseRecord, UpdateVersion), 
     Ok((record, version))
 }
 
-/// Pushes the expiry forward every third of the TTL while this run holds the lease.
+/// Pushes the expiry forward every third of the TTL while this run holds the lease. A failed beat
+/// is retried at the next period; the beat is conditional on the lease being unchanged where the
+/// store supports it, so it never overwrites a run that took the lease over.
 async fn heartbeat(lake: Lake, path: Path, mut record: LeaseRecord, ttl: Micros) {
     let period = Duration::from_micros((ttl / 3).max(1_000_000) as u64);
     loop {
         tokio::time::sleep(period).await;
-        match read(&lake, &path).await {
-            Ok((held, _)) if held.run_id == record.run_id => {}
-            _ => return,
-        }
+        let version = match read(&lake, &path).await {
+            Ok((held, version)) if held.run_id == record.run_id => version,
+            Ok(_) | Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => return,
+            Err(err) => {
+                tracing::warn!(lease = %path, error = %err, "lease heartbeat could not read the lease; will retry");
+                continue;
+            }
+        };
         record.expires_micros = time::now() + ttl;
-        if let Err(err) = lake.store().put(&path, payload(&record)).await {
-            tracing::warn!(lease = %path, error = %err, "lease heartbeat failed; will retry");
+        let conditional = PutOptions { mode: PutMode::Update(version), ..Default::default() };
+        let beat = match lake.store().put_opts(&path, payload(&record), conditional).await {
+            Err(object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. }) => {
+                lake.store().put(&path, payload(&record)).await
+            }
+            other => other,
+        };
+        match beat {
+            Ok(_) => {}
+            Err(object_store::Error::Precondition { .. }) => return,
+            Err(err) => tracing::warn!(lease = %path, error = %err, "lease heartbeat failed; will retry"),
         }
     }
 }

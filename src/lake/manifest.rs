@@ -100,18 +100,31 @@ pub async fn read(lake: &Lake, table: &str, number: u64) -> Result<Manifest, Lak
     read_json(lake, &path, "manifest").await
 }
 
-/// The newest manifest of a table, if it has one.
+/// The newest manifest of a table, if it has one. Starts from the manifest the bookmark names and
+/// probes the next numbers, so a long history costs no listing; without a bookmark, lists.
 pub async fn latest(lake: &Lake, table: &str) -> Result<Option<Manifest>, LakeError> {
-    match numbers(lake, table).await?.last() {
-        Some(&number) => read(lake, table, number).await.map(Some),
-        None => Ok(None),
+    let start = match read_bookmark(lake, table).await? {
+        Some(bookmark) => bookmark.manifest,
+        None => match numbers(lake, table).await?.last() {
+            Some(&number) => number,
+            None => return Ok(None),
+        },
+    };
+    let mut head = read(lake, table, start).await?;
+    loop {
+        match read(lake, table, head.number + 1).await {
+            Ok(next) => head = next,
+            Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => return Ok(Some(head)),
+            Err(err) => return Err(err),
+        }
     }
 }
 
 /// Creates the manifest: the commit point. Fails if another run took the number.
 pub async fn create(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
     let path = layout::manifest(&manifest.table, manifest.number);
-    let body = serde_json::to_vec_pretty(manifest).map_err(|err| corrupt(&path, "manifest", err))?;
+    // Compact: the tail of a busy table holds a day of versions.
+    let body = cpu(|| serde_json::to_vec(manifest)).map_err(|err| corrupt(&path, "manifest", err))?;
     let options = PutOptions { mode: PutMode::Create, ..Default::default() };
     match lake.store().put_opts(&path, PutPayload::from(body), options).await {
         Ok(_) => Ok(()),
@@ -158,7 +171,16 @@ async fn read_json<T: for<'de> Deserialize<'de>>(
         .bytes()
         .await
         .map_err(|err| LakeError::store("reading", path, err))?;
-    serde_json::from_slice(&bytes).map_err(|err| corrupt(path, what, err))
+    cpu(|| serde_json::from_slice(&bytes)).map_err(|err| corrupt(path, what, err))
+}
+
+/// Runs JSON work of unbounded size (manifest tails) without stalling the async runtime's other tasks.
+fn cpu<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
 }
 
 fn corrupt(path: &object_store::path::Path, what: &'static str, err: serde_json::Error) -> LakeError {

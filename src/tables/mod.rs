@@ -105,7 +105,8 @@ pub fn names() -> Vec<&'static str> {
     all().iter().map(|spec| spec.name).collect()
 }
 
-/// A default look-back for CDC tables whose key can move backwards a little (event merges).
+/// The event log's look-back: Close merges actions on one object into one event and rewrites its
+/// `date_updated`, so a run reads the hour before its bookmark again.
 pub const EVENT_OVERLAP: Micros = MICROS_PER_HOUR;
 
 #[cfg(test)]
