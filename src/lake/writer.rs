@@ -70,6 +70,8 @@ pub struct StagedWriter {
 
 struct OpenFile {
     entry: FileEntry,
+    min_key: Option<Micros>,
+    max_key: Option<Micros>,
     encoder: Option<ArrowWriter<Vec<u8>>>,
     upload: BufWriter,
     staged: Path,
@@ -109,8 +111,8 @@ impl StagedWriter {
         .map_err(|source| LakeError::Parquet { path, source })?;
         open.encoder = Some(encoder);
         open.entry.rows += rows;
-        open.entry.min_key = min_key(open.entry.min_key.take(), part.min_key);
-        open.entry.max_key = max_key(open.entry.max_key.take(), part.max_key);
+        open.min_key = open.min_key.into_iter().chain(part.min_key).min();
+        open.max_key = open.max_key.into_iter().chain(part.max_key).max();
         upload(open, chunk).await
     }
 
@@ -144,6 +146,8 @@ impl StagedWriter {
                 min_key: None,
                 max_key: None,
             },
+            min_key: None,
+            max_key: None,
             encoder: Some(encoder),
             upload: BufWriter::new(self.lake.store().clone(), staged.clone()),
             staged,
@@ -167,6 +171,8 @@ impl StagedWriter {
                 source: object_store::Error::Generic { store: "upload", source: Box::new(err) },
             });
         }
+        open.entry.min_key = open.min_key.map(time::format_rfc3339);
+        open.entry.max_key = open.max_key.map(time::format_rfc3339);
         self.files.push(open.entry);
         Ok(())
     }
@@ -178,22 +184,4 @@ async fn upload(open: &mut OpenFile, chunk: Vec<u8>) -> Result<(), LakeError> {
     }
     open.entry.bytes += chunk.len() as u64;
     open.upload.put(Bytes::from(chunk)).await.map_err(|err| LakeError::store("uploading", &open.staged, err))
-}
-
-fn min_key(a: Option<String>, b: Option<Micros>) -> Option<String> {
-    pick(a, b, |x, y| x < y)
-}
-
-fn max_key(a: Option<String>, b: Option<Micros>) -> Option<String> {
-    pick(a, b, |x, y| x > y)
-}
-
-/// Keeps the better of a recorded key (RFC 3339) and a new one.
-fn pick(recorded: Option<String>, new: Option<Micros>, better: fn(Micros, Micros) -> bool) -> Option<String> {
-    let recorded_micros = recorded.as_deref().and_then(time::parse_timestamp);
-    match (recorded_micros, new) {
-        (Some(r), Some(n)) if better(n, r) => Some(time::format_rfc3339(n)),
-        (None, Some(n)) => Some(time::format_rfc3339(n)),
-        _ => recorded,
-    }
 }
