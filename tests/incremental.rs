@@ -58,6 +58,7 @@ async fn a_second_run_exports_only_what_changed() {
 
     // Requests follow the change, not the size of the account.
     let second = h.sim.request_counts();
+    eprintln!("requests per group, first run {first_requests:?}, second run {second:?}");
     for group in ["activity", "lead", "task", "event"] {
         let (before, after) =
             (first_requests.get(group).copied().unwrap_or(0), second.get(group).copied().unwrap_or(0));

@@ -1,0 +1,37 @@
+//! On a terminal every table gets a progress bar; elsewhere the run logs instead. Either way the run
+//! ends with a summary of rows, files, bytes, requests, retries and duration per table.
+
+mod common;
+
+use close_sim::GenSpec;
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_shows_a_bar_per_table_and_a_pipe_gets_logs() {
+    let h = Harness::generated(GenSpec::default()).await;
+    let lake = h.lake();
+    let export = format!("{} export --dest {}", env!("CARGO_BIN_EXE_close-lake"), lake.display());
+    // `script` runs the command on a pseudo-terminal and copies what it draws to stdout.
+    let output = tokio::process::Command::new("script")
+        .args(["-q", "-e", "-c", &export, "/dev/null"])
+        .env("CLOSE_API_KEY", API_KEY)
+        .env("CLOSE_API_URL", h.sim.base_url())
+        .env("CLOSE_LAKE_LAG", "0s")
+        .env_remove("CLOSE_LAKE_LOG")
+        .output()
+        .await
+        .expect("script runs");
+    assert_success(&output);
+    let screen = String::from_utf8_lossy(&output.stdout);
+    for table in TABLES {
+        let bar = screen.lines().any(|l| l.contains(table) && l.contains("rows)"));
+        assert!(bar, "no progress bar for {table}:\n{screen}");
+    }
+    assert!(screen.contains("requests") && screen.contains("duration"), "the summary follows the bars");
+
+    let piped = h.export(&[]).await;
+    assert_success(&piped);
+    let logs = stderr(&piped);
+    assert!(!logs.contains("rows)"), "no bars without a terminal");
+    assert!(logs.lines().any(|l| l.contains("\"table done\"")), "structured logs instead:\n{logs}");
+}
