@@ -42,8 +42,24 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# Prints the first http:// address a service logs to $(1), waiting up to 60 s for it.
+define address_in
+for _ in $$(seq 600); do a=$$(grep -o 'http://[0-9.:]*' $(1) | head -n1 || true); [ -n "$$a" ] && { echo $$a; exit 0; }; sleep 0.1; done; exit 1
+endef
+
+# The whole suite, with the object stores it needs on free loopback ports: moto (S3) and the fake
+# GCS of close-sim. Tests that must stop or reconfigure a store start their own.
 test: venv lint
-	CLOSE_LAKE_PYTHON=$(abspath $(PYTHON)) $(CARGO) test --workspace
+	@set -euo pipefail; \
+	$(CARGO) build --quiet -p close-sim --bin fake-gcs; \
+	$(VENV)/bin/moto_server -H 127.0.0.1 -p 0 > .moto.log 2>&1 & moto=$$!; \
+	target/debug/fake-gcs --port 0 > .fake-gcs.log 2>&1 & gcs=$$!; \
+	trap 'kill $$moto $$gcs 2>/dev/null || true; rm -f .moto.log .fake-gcs.log' EXIT; \
+	s3=$$($(call address_in,.moto.log)) || { echo "moto did not start:"; cat .moto.log; exit 1; }; \
+	gs=$$($(call address_in,.fake-gcs.log)) || { echo "fake-gcs did not start:"; cat .fake-gcs.log; exit 1; }; \
+	echo "test services: moto at $$s3, fake GCS at $$gs"; \
+	CLOSE_LAKE_TEST_S3_ENDPOINT=$$s3 CLOSE_LAKE_TEST_GCS_URL=$$gs CLOSE_LAKE_PYTHON=$(abspath $(PYTHON)) \
+	  $(CARGO) test --workspace
 
 clean:
 	rm -rf $(VENV) lake target

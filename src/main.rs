@@ -18,7 +18,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let code = err.exit_code();
-            eprintln!("close-lake: {:#}", anyhow::Error::from(err));
+            let message = format!("{:#}", anyhow::Error::from(err));
+            eprintln!("close-lake: {}", close_lake::report::one_line(&message));
             ExitCode::from(code)
         }
     }

@@ -126,6 +126,12 @@ pub fn summary(tables: &[TableSummary]) -> String {
     out
 }
 
+/// An error message on one line: stores and servers put XML bodies and newlines in theirs, and the
+/// contract promises one line per failure.
+pub fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;

@@ -10,9 +10,13 @@
 //! [`SimHandle::start`] (or generated straight into the store by [`SimHandle::start_generated`], for large
 //! benchmark datasets), and changed between runs by [`SimHandle::mutate`].
 //!
+//! [`gcs`] is a second stand-in, for where close-lake writes: a fake Google Cloud Storage speaking the XML API calls of
+//! object_store's GCS client ([`gcs::FakeGcs`], and the `fake-gcs` binary).
+//!
 //! Modules:
 //! - [`config`]: server behaviour knobs ([`SimConfig`], [`Throttle`]).
 //! - [`dataset`]: the record collections handed to and returned from the server.
+//! - [`gcs`]: the fake GCS server.
 //! - [`generate`]: deterministic synthetic data built from the templates in `fixtures/sim/`.
 //! - [`mutate`]: updates, inserts and deletes, each logged in the event log.
 //! - `store`: the indexed tables the endpoints read from.
@@ -21,6 +25,7 @@
 
 pub mod config;
 pub mod dataset;
+pub mod gcs;
 pub mod generate;
 mod kinds;
 pub mod mutate;

@@ -110,7 +110,7 @@ pub async fn run(plan: ExportPlan) -> Result<(), Error> {
     print!("{}", report::summary(&lines));
     failures.sort_by_key(|(order, _)| *order);
     for (_, err) in &failures {
-        eprintln!("close-lake: {err}");
+        eprintln!("close-lake: {}", report::one_line(&err.to_string()));
     }
     if failures.is_empty() { Ok(()) } else { Err(Error::TablesFailed { failed: failures.len(), total: lines.len() }) }
 }
@@ -129,12 +129,24 @@ fn new_run_id() -> String {
     format!("{}-{}", time::to_datetime(time::now()).format("%Y%m%dT%H%M%SZ"), &uuid[uuid.len() - 8..])
 }
 
+/// Why the probe could not write, in the words a user can act on.
+fn probe_failure(err: &object_store::Error) -> String {
+    match err {
+        object_store::Error::NotFound { .. } => "the bucket does not exist".to_string(),
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+            "access denied: check the AWS_* or GOOGLE_* credentials and the permissions in docs/destinations.md"
+                .to_string()
+        }
+        other => report::one_line(&other.to_string()),
+    }
+}
+
 /// Writes and deletes one object, so an unwritable destination fails before any table starts.
 async fn probe(lake: &Lake, run_id: &str) -> Result<(), LakeError> {
     use object_store::ObjectStoreExt;
     let path = object_store::path::Path::from(format!("{}/probes/{run_id}", crate::lake::layout::META));
     let unusable =
-        |err: object_store::Error| LakeError::Unusable { dest: lake.dest().to_string(), reason: err.to_string() };
+        |err: object_store::Error| LakeError::Unusable { dest: lake.dest().to_string(), reason: probe_failure(&err) };
     lake.store().put(&path, object_store::PutPayload::from_static(b"probe")).await.map_err(unusable)?;
     lake.store().delete(&path).await.map_err(unusable)?;
     Ok(())

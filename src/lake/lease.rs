@@ -108,12 +108,19 @@ impl Drop for Lease {
     }
 }
 
+/// Creates the lease if absent. An answer that says it exists may be this run's own create, retried
+/// after a timeout: the lease's run id decides.
 async fn try_create(lake: &Lake, path: &Path, record: &LeaseRecord) -> Result<bool, LakeError> {
     let options = PutOptions { mode: PutMode::Create, ..Default::default() };
     match lake.store().put_opts(path, payload(record), options).await {
         Ok(_) => Ok(true),
-        Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => Ok(false),
-        Err(err) => Err(LakeError::store("creating lease", path, err)),
+        Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
+            Ok(read(lake, path).await.is_ok_and(|(held, _)| held.run_id == record.run_id))
+        }
+        Err(err) => match read(lake, path).await {
+            Ok((held, _)) if held.run_id == record.run_id => Ok(true),
+            _ => Err(LakeError::store("creating lease", path, err)),
+        },
     }
 }
 

@@ -126,12 +126,16 @@ pub async fn create(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
     // Compact: the tail of a busy table holds a day of versions.
     let body = cpu(|| serde_json::to_vec(manifest)).map_err(|err| corrupt(&path, "manifest", err))?;
     let options = PutOptions { mode: PutMode::Create, ..Default::default() };
-    match lake.store().put_opts(&path, PutPayload::from(body), options).await {
+    let outcome = lake.store().put_opts(&path, PutPayload::from(body), options).await;
+    match outcome {
         Ok(_) => Ok(()),
-        Err(object_store::Error::AlreadyExists { .. }) => {
-            Err(LakeError::ManifestRace { table: manifest.table.clone(), number: manifest.number })
-        }
-        Err(err) => Err(LakeError::store("creating manifest", &path, err)),
+        // A create that timed out may have landed, and its retry then finds the object: only the
+        // object itself says whether this run committed.
+        Err(err) => match read(lake, &manifest.table, manifest.number).await {
+            Ok(found) if found.run_id == manifest.run_id => Ok(()),
+            Ok(_) => Err(LakeError::ManifestRace { table: manifest.table.clone(), number: manifest.number }),
+            Err(_) => Err(LakeError::store("creating manifest", &path, err)),
+        },
     }
 }
 

@@ -59,6 +59,11 @@ pub struct Lake {
 }
 
 impl Lake {
+    /// A lake on a store opened elsewhere (for embedding, or a store configured in code).
+    pub fn new(store: Arc<dyn ObjectStore>, dest: Destination) -> Lake {
+        Lake { store, dest }
+    }
+
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
     }

@@ -1,10 +1,12 @@
 //! Destinations: parsing `--dest` and opening an object store for it.
 //!
 //! Local folders use `LocalFileSystem` rooted at the folder (created if missing, fsync on);
-//! `s3://` and `gs://` use object_store's builders configured from the clouds' standard environment.
+//! `s3://` and `gs://` use object_store's builders configured from the clouds' standard environment
+//! (`AWS_*`, `GOOGLE_*`), with one retry policy for both.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
@@ -12,6 +14,7 @@ use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
+use object_store::{BackoffConfig, RetryConfig};
 
 use super::{Lake, LakeError};
 
@@ -87,6 +90,7 @@ impl Destination {
             Destination::S3 { bucket, prefix } => {
                 let s3 = AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
+                    .with_retry(retry_policy())
                     .build()
                     .map_err(|err| unusable(err.to_string()))?;
                 with_prefix(Arc::new(s3), prefix)
@@ -94,12 +98,28 @@ impl Destination {
             Destination::Gcs { bucket, prefix } => {
                 let gcs = GoogleCloudStorageBuilder::from_env()
                     .with_bucket_name(bucket)
+                    .with_retry(retry_policy())
                     .build()
                     .map_err(|err| unusable(err.to_string()))?;
                 with_prefix(Arc::new(gcs), prefix)
             }
         };
         Ok(Lake { store, dest: self.clone() })
+    }
+}
+
+/// Retries of object store requests (5xx, throttling, dropped connections): about 25 s of patience
+/// per request. A store down for longer fails the run, which a rerun resumes exactly; waiting the
+/// client's default three minutes per request would only hide the outage from the scheduler.
+fn retry_policy() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(8),
+            base: 2.0,
+        },
+        max_retries: 6,
+        retry_timeout: Duration::from_secs(60),
     }
 }
 

@@ -27,15 +27,19 @@ use crate::time::{self, Micros};
 pub const TARGET_FILE_BYTES: u64 = 256 * 1024 * 1024;
 /// A row group is flushed when its encoded size reaches this, bounding memory per open file.
 const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes buffered per upload; a file larger than this goes up as a multipart upload in parts of
+/// this size (S3 needs at least 5 MiB per part).
+pub const UPLOAD_PART_BYTES: usize = 10 * 1024 * 1024;
 
-/// The Parquet settings of every data file: ZSTD, page statistics and index, a bloom filter on `id`.
-pub fn writer_properties() -> WriterProperties {
+/// The Parquet settings of every data file: ZSTD, page statistics and index, a bloom filter on `id`,
+/// row groups flushed at `row_group_bytes`.
+pub fn writer_properties(row_group_bytes: usize) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_column_bloom_filter_enabled(ColumnPath::from("id"), true)
         .set_max_row_group_row_count(Some(1_000_000))
-        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        .set_max_row_group_bytes(Some(row_group_bytes))
         .set_created_by(concat!("close-lake ", env!("CARGO_PKG_VERSION")).to_string())
         .build()
 }
@@ -64,6 +68,7 @@ pub struct StagedWriter {
     schema: SchemaRef,
     props: WriterProperties,
     target_bytes: u64,
+    part_bytes: usize,
     open: Option<OpenFile>,
     files: Vec<FileEntry>,
 }
@@ -79,7 +84,28 @@ struct OpenFile {
 
 impl StagedWriter {
     pub fn new(lake: Lake, names: RunFiles, schema: SchemaRef, target_bytes: u64) -> StagedWriter {
-        StagedWriter { lake, names, schema, props: writer_properties(), target_bytes, open: None, files: Vec::new() }
+        StagedWriter {
+            lake,
+            names,
+            schema,
+            props: writer_properties(ROW_GROUP_BYTES),
+            target_bytes,
+            part_bytes: UPLOAD_PART_BYTES,
+            open: None,
+            files: Vec::new(),
+        }
+    }
+
+    /// Sets the upload buffer, and so the size of multipart parts (at least 5 MiB on S3).
+    pub fn with_part_bytes(mut self, part_bytes: usize) -> StagedWriter {
+        self.part_bytes = part_bytes;
+        self
+    }
+
+    /// Sets the encoded size at which a row group is flushed to the upload.
+    pub fn with_row_group_bytes(mut self, row_group_bytes: usize) -> StagedWriter {
+        self.props = writer_properties(row_group_bytes);
+        self
     }
 
     pub async fn write(&mut self, part: PartitionBatch) -> Result<(), LakeError> {
@@ -149,7 +175,7 @@ impl StagedWriter {
             min_key: None,
             max_key: None,
             encoder: Some(encoder),
-            upload: BufWriter::new(self.lake.store().clone(), staged.clone()),
+            upload: BufWriter::with_capacity(self.lake.store().clone(), staged.clone(), self.part_bytes),
             staged,
         })
     }

@@ -2,6 +2,9 @@
 //! binary run as users run it, and readers of the lake it writes (Rust's parquet and DuckDB).
 #![allow(dead_code)]
 
+pub mod lake;
+pub mod services;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -15,30 +18,44 @@ use serde_json::Value;
 pub const API_KEY: &str = "sim-key";
 pub const TABLES: [&str; 6] = ["activities", "custom_fields", "event_log", "leads", "tasks", "users"];
 
+pub use lake::{Backend, TestLake};
+
 pub struct Harness {
     pub sim: SimHandle,
     pub dir: tempfile::TempDir,
+    /// Where the lake lives: a local folder, S3 on moto, or GCS on the fake.
+    pub store: TestLake,
 }
 
 impl Harness {
     pub async fn start(dataset: Dataset, config: SimConfig) -> Harness {
+        Harness::start_on(Backend::Local, dataset, config).await
+    }
+
+    pub async fn start_on(backend: Backend, dataset: Dataset, config: SimConfig) -> Harness {
         let sim =
             SimHandle::start(dataset, SimConfig { api_key: API_KEY.into(), ..config }).await.expect("simulator starts");
-        Harness { sim, dir: tempfile::tempdir().expect("temp dir") }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = TestLake::new(backend, dir.path()).await;
+        Harness { sim, dir, store }
     }
 
     pub async fn generated(spec: GenSpec) -> Harness {
         Harness::start(Dataset::generate(&spec), SimConfig::default()).await
     }
 
+    pub async fn generated_on(backend: Backend, spec: GenSpec) -> Harness {
+        Harness::start_on(backend, Dataset::generate(&spec), SimConfig::default()).await
+    }
+
+    /// The folder of a local lake.
     pub fn lake(&self) -> PathBuf {
-        self.dir.path().join("lake")
+        self.store.path.clone().expect("a local lake")
     }
 
     /// Runs `close-lake export` against the simulator with a zero lag.
     pub async fn export(&self, extra: &[&str]) -> Output {
-        let lake = self.lake();
-        let mut args = vec!["export", "--dest", lake.to_str().expect("utf-8 path")];
+        let mut args = vec!["export", "--dest", self.store.dest.as_str()];
         args.extend_from_slice(extra);
         self.close_lake(&args, &[("CLOSE_LAKE_LAG", "0s")]).await
     }
@@ -58,6 +75,9 @@ impl Harness {
             .env("CLOSE_API_URL", self.sim.base_url())
             .env("CLOSE_LAKE_LOG_FORMAT", "json")
             .kill_on_drop(true);
+        for (k, v) in &self.store.env {
+            command.env(k, v);
+        }
         for (k, v) in env {
             command.env(k, v);
         }
@@ -207,20 +227,33 @@ pub fn python() -> PathBuf {
 
 /// Runs a Python script with the lake path as `sys.argv[1]` and returns its stdout parsed as JSON.
 pub fn run_python(script: &str, lake: &Path) -> Value {
-    let output = std::process::Command::new(python()).arg("-c").arg(script).arg(lake).output().expect("python runs");
+    run_python_args(script, &[lake.to_str().expect("utf-8 path")])
+}
+
+/// Runs a Python script with arguments and returns its stdout parsed as JSON.
+pub fn run_python_args(script: &str, args: &[&str]) -> Value {
+    let output = std::process::Command::new(python()).arg("-c").arg(script).args(args).output().expect("python runs");
     assert!(output.status.success(), "python failed:\n{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).expect("python prints JSON")
 }
 
 /// What DuckDB sees of every table: row count, ids, and the types of `id`, the key and the partition.
 pub fn duckdb_tables(lake: &Path) -> Value {
-    run_python(
+    duckdb_tables_at(lake.to_str().expect("utf-8 path"), "")
+}
+
+/// The same for a lake at a URL (`s3://...`), after `setup` SQL (credentials, endpoint).
+pub fn duckdb_tables_at(url: &str, setup: &str) -> Value {
+    run_python_args(
         r#"
-import duckdb, json, sys
-lake = sys.argv[1]
+import duckdb, glob, json, os, sys
+lake, setup = sys.argv[1], sys.argv[2]
 keys = {"activities": "date_created"}
 out = {}
-con = duckdb.connect()
+extensions = glob.glob(os.path.join(sys.prefix, "lib", "python*", "site-packages", "duckdb_ext", "extensions"))
+con = duckdb.connect(config={"extension_directory": extensions[0]} if extensions else {})
+if setup:
+    con.execute(setup)
 for table in ["activities", "custom_fields", "event_log", "leads", "tasks", "users"]:
     key = keys.get(table, "date_updated")
     rel = f"read_parquet('{lake}/{table}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
@@ -232,6 +265,6 @@ for table in ["activities", "custom_fields", "event_log", "leads", "tasks", "use
                   "key_type": types[key], "partition_type": types[key + "_month"]}
 print(json.dumps(out))
 "#,
-        lake,
+        &[url, setup],
     )
 }

@@ -1,0 +1,234 @@
+//! A lake under test on one backend (local folder, S3 on moto, GCS on the fake), and readers that
+//! see it as users do: through the object store, with Rust's parquet reader, and with DuckDB.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::TimestampMicrosecondType;
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::TABLES;
+use super::services::{Gcs, Moto};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Local,
+    S3,
+    Gcs,
+}
+
+pub struct TestLake {
+    pub backend: Backend,
+    /// What `--dest` says.
+    pub dest: String,
+    /// What the binary needs in its environment to reach the store.
+    pub env: Vec<(String, String)>,
+    /// The local folder of a local lake.
+    pub path: Option<PathBuf>,
+    pub bucket: Option<String>,
+    pub moto: Option<Moto>,
+    pub gcs: Option<Gcs>,
+}
+
+/// A bucket name no other test uses.
+pub fn unique_bucket() -> String {
+    format!("lake-{}", uuid::Uuid::now_v7().simple())
+}
+
+impl TestLake {
+    pub async fn new(backend: Backend, dir: &std::path::Path) -> TestLake {
+        match backend {
+            Backend::Local => {
+                let path = dir.join("lake");
+                TestLake {
+                    backend,
+                    dest: path.display().to_string(),
+                    env: Vec::new(),
+                    path: Some(path),
+                    bucket: None,
+                    moto: None,
+                    gcs: None,
+                }
+            }
+            Backend::S3 => {
+                let moto = Moto::shared_or_spawn().await;
+                let endpoint = moto.endpoint.clone();
+                TestLake::on_moto(moto, &endpoint).await
+            }
+            Backend::Gcs => TestLake::on_gcs(Gcs::shared_or_start().await).await,
+        }
+    }
+
+    /// A GCS lake on a given fake.
+    pub async fn on_gcs(gcs: Gcs) -> TestLake {
+        let bucket = unique_bucket();
+        gcs.create_bucket(&bucket).await;
+        let env = vec![
+            ("GOOGLE_BASE_URL".to_string(), gcs.base_url.clone()),
+            ("GOOGLE_SERVICE_ACCOUNT_KEY".to_string(), close_sim::gcs::SERVICE_ACCOUNT_KEY.to_string()),
+        ];
+        TestLake {
+            backend: Backend::Gcs,
+            dest: format!("gs://{bucket}/lake"),
+            env,
+            path: None,
+            bucket: Some(bucket),
+            moto: None,
+            gcs: Some(gcs),
+        }
+    }
+
+    /// An S3 lake on a given moto, reached at `endpoint` (moto's own, or a proxy in front of it).
+    pub async fn on_moto(moto: Moto, endpoint: &str) -> TestLake {
+        let bucket = unique_bucket();
+        moto.create_bucket(&bucket).await;
+        TestLake {
+            backend: Backend::S3,
+            dest: format!("s3://{bucket}/lake"),
+            env: s3_env(endpoint),
+            path: None,
+            bucket: Some(bucket),
+            moto: Some(moto),
+            gcs: None,
+        }
+    }
+
+    /// The store rooted at the lake, as the tests read it. `None` while a local lake does not exist.
+    pub fn store(&self) -> Option<Arc<dyn ObjectStore>> {
+        match self.backend {
+            Backend::Local => {
+                let path = self.path.as_ref()?;
+                let local = LocalFileSystem::new_with_prefix(path).ok()?;
+                Some(Arc::new(local))
+            }
+            Backend::S3 => {
+                let moto = self.moto.as_ref()?;
+                let s3 = AmazonS3Builder::new()
+                    .with_endpoint(&moto.endpoint)
+                    .with_allow_http(true)
+                    .with_bucket_name(self.bucket.as_ref()?)
+                    .with_access_key_id("test")
+                    .with_secret_access_key("test")
+                    .with_region("us-east-1")
+                    .build()
+                    .ok()?;
+                Some(Arc::new(PrefixStore::new(s3, "lake")))
+            }
+            Backend::Gcs => {
+                let gcs = GoogleCloudStorageBuilder::new()
+                    .with_base_url(&self.gcs.as_ref()?.base_url)
+                    .with_service_account_key(close_sim::gcs::SERVICE_ACCOUNT_KEY)
+                    .with_bucket_name(self.bucket.as_ref()?)
+                    .build()
+                    .ok()?;
+                Some(Arc::new(PrefixStore::new(gcs, "lake")))
+            }
+        }
+    }
+
+    /// Every object under `prefix`, sorted.
+    pub async fn objects(&self, prefix: &str) -> Vec<Path> {
+        let Some(store) = self.store() else { return Vec::new() };
+        let prefix = Path::from(prefix);
+        let metas: Vec<_> = store.list(Some(&prefix)).try_collect().await.unwrap_or_default();
+        let mut paths: Vec<Path> = metas.into_iter().map(|m| m.location).collect();
+        paths.sort();
+        paths
+    }
+
+    pub async fn parquet_files(&self, table: &str) -> Vec<Path> {
+        self.objects(table).await.into_iter().filter(|p| p.extension() == Some("parquet")).collect()
+    }
+
+    pub async fn read_batches(&self, table: &str) -> Vec<RecordBatch> {
+        let Some(store) = self.store() else { return Vec::new() };
+        let mut batches = Vec::new();
+        for path in self.parquet_files(table).await {
+            let bytes = store.get(&path).await.expect("get").bytes().await.expect("bytes");
+            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).expect("parquet").build().expect("reader");
+            batches.extend(reader.map(|b| b.expect("batch")));
+        }
+        batches
+    }
+
+    /// Every `(id, date_updated)` row of a table, with repeats (a set would hide duplicates).
+    pub async fn rows(&self, table: &str) -> Vec<(String, i64)> {
+        let mut rows = Vec::new();
+        for batch in self.read_batches(table).await {
+            let ids = batch.column_by_name("id").expect("id column").as_string::<i32>().clone();
+            let updated = batch
+                .column_by_name("date_updated")
+                .expect("date_updated")
+                .as_primitive::<TimestampMicrosecondType>()
+                .clone();
+            for i in 0..batch.num_rows() {
+                rows.push((ids.value(i).to_string(), if updated.is_null(i) { i64::MIN } else { updated.value(i) }));
+            }
+        }
+        rows.sort();
+        rows
+    }
+
+    /// Asserts that a table holds exactly `expected`, each version once.
+    pub async fn assert_exact(&self, table: &str, expected: &BTreeSet<(String, i64)>) {
+        let rows = self.rows(table).await;
+        let unique: BTreeSet<_> = rows.iter().cloned().collect();
+        assert_eq!(rows.len(), unique.len(), "{table}: some (id, date_updated) appears twice");
+        let missing: Vec<_> = expected.difference(&unique).take(5).collect();
+        let extra: Vec<_> = unique.difference(expected).take(5).collect();
+        assert!(missing.is_empty() && extra.is_empty(), "{table}: missing {missing:?}, unexpected {extra:?}");
+    }
+
+    /// Nothing but committed Parquet inside table folders: every file is listed by a manifest.
+    pub async fn assert_clean(&self) {
+        let Some(store) = self.store() else { return };
+        let mut committed = BTreeSet::new();
+        for manifest in self.objects("_close_lake/manifests").await {
+            let bytes = store.get(&manifest).await.expect("manifest").bytes().await.expect("bytes");
+            let parsed: serde_json::Value = serde_json::from_slice(&bytes).expect("manifest JSON");
+            for file in parsed["files"].as_array().expect("files") {
+                committed.insert(file["path"].as_str().expect("path").to_string());
+            }
+        }
+        for table in TABLES {
+            for object in self.objects(table).await {
+                assert!(committed.contains(object.as_ref()), "{object} is in a table folder but in no manifest");
+            }
+        }
+    }
+
+    /// SQL DuckDB runs before reading this lake.
+    pub fn duckdb_setup(&self) -> String {
+        match (&self.backend, &self.moto) {
+            (Backend::S3, Some(moto)) => format!(
+                "LOAD httpfs; CREATE SECRET (TYPE s3, KEY_ID 'test', SECRET 'test', REGION 'us-east-1', \
+                 ENDPOINT '{}', URL_STYLE 'path', USE_SSL false);",
+                moto.endpoint.trim_start_matches("http://")
+            ),
+            _ => String::new(),
+        }
+    }
+}
+
+/// The standard AWS environment pointing at an S3-compatible endpoint.
+pub fn s3_env(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}

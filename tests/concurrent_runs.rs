@@ -1,0 +1,51 @@
+//! Two exports of one table started together against one S3 lake: one commits, the other stops at
+//! once naming the holder of the lease and since when; a lease left by a killed run elsewhere is
+//! taken over once it expires.
+
+mod common;
+
+use std::time::Duration;
+
+use close_sim::GenSpec;
+use common::*;
+use object_store::{ObjectStoreExt, PutPayload};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_exports_of_one_table_one_commits_the_other_names_the_holder() {
+    let h = Harness::generated_on(Backend::S3, GenSpec { activities: 6_000, ..GenSpec::default() }).await;
+    let args = ["export", "--dest", h.store.dest.as_str(), "--tables", "activities"];
+    let env = [("CLOSE_LAKE_LAG", "0s")];
+    let (first, second) = tokio::join!(h.close_lake(&args, &env), h.close_lake(&args, &env));
+    let (winner, loser) = if first.status.success() { (first, second) } else { (second, first) };
+    assert_success(&winner);
+    assert_eq!(loser.status.code(), Some(1), "the second run fails: {}", stderr(&loser));
+    let line = stderr(&loser).lines().find(|l| l.starts_with("close-lake: activities")).unwrap_or_default().to_string();
+    assert!(line.contains("locked by") && line.contains("pid") && line.contains("since"), "{line}");
+
+    h.store.assert_exact("activities", &h.expected()["activities"]).await;
+    h.store.assert_clean().await;
+    assert_eq!(h.store.objects("_close_lake/manifests/activities").await.len(), 1);
+    assert!(h.store.objects("_close_lake/leases").await.is_empty(), "the winner released its lease");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_left_by_a_killed_run_elsewhere_is_taken_over_after_it_expires() {
+    let h = Harness::generated_on(Backend::S3, GenSpec::default()).await;
+    let store = h.store.store().unwrap();
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(4);
+    let lease = serde_json::json!({
+        "host": "another-host", "pid": 4242, "run_id": "20260101T000000Z-dead", "since": "2026-01-01T00:00:00Z",
+        "expires_micros": expires.timestamp_micros(),
+    });
+    let path = object_store::path::Path::from("_close_lake/leases/leads.json");
+    store.put(&path, PutPayload::from(lease.to_string())).await.unwrap();
+
+    let blocked = h.export(&["--tables", "leads"]).await;
+    assert_eq!(blocked.status.code(), Some(1));
+    assert!(stderr(&blocked).contains("another-host pid 4242"), "{}", stderr(&blocked));
+    assert!(h.store.rows("leads").await.is_empty());
+
+    tokio::time::sleep_until(tokio::time::Instant::now() + Duration::from_secs(5)).await;
+    assert_success(&h.export(&["--tables", "leads"]).await);
+    h.store.assert_exact("leads", &h.expected()["leads"]).await;
+}
