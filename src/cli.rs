@@ -29,7 +29,8 @@ pub enum Command {
     /// Export new and changed records of each table since its bookmark, then commit them.
     #[command(after_help = ENVIRONMENT)]
     Export(ExportArgs),
-    /// Re-read the records whose replication key falls in [from, to) (not available yet).
+    /// Re-read the records whose replication key falls in [from, to) and add the versions the lake
+    /// lacks; never removes a version, never moves a bookmark.
     #[command(after_help = ENVIRONMENT)]
     Backfill(BackfillArgs),
     /// Print the bookmark, last committed run, rows and files of each table.

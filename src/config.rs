@@ -8,7 +8,7 @@ use std::fmt;
 
 use url::Url;
 
-use crate::cli::{ExportArgs, StatusArgs};
+use crate::cli::{BackfillArgs, ExportArgs, StatusArgs};
 use crate::lake::Destination;
 use crate::tables::{self, TableSpec};
 use crate::time::{self, Micros};
@@ -45,6 +45,13 @@ pub enum ConfigError {
         "{source_name} `{value}` sends the API key unencrypted: use https (plain http is only for servers on this machine)"
     )]
     PlainHttp { source_name: &'static str, value: String },
+    #[error("--from {from} is not before --to {to}: the range is [from, to), so --to must be a later day")]
+    EmptyRange { from: String, to: String },
+    #[error(
+        "Close keeps only about 30 days of event_log; --from {from} is older. Backfill event_log from {oldest} or later, \
+         or leave it out with --tables"
+    )]
+    EventLogTooOld { from: String, oldest: String },
 }
 
 /// The environment variables close-lake reads, captured once so validation is a pure function.
@@ -95,9 +102,23 @@ pub struct ApiSettings {
     pub key: ApiKey,
 }
 
-/// A validated `export` command.
+/// What a run reads: new data since the bookmarks, or a range again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Export,
+    /// `[from, to)` of the replication key, as midnights UTC, with the days as given.
+    Backfill {
+        from: Micros,
+        to: Micros,
+        from_day: String,
+        to_day: String,
+    },
+}
+
+/// A validated `export` or `backfill` command.
 #[derive(Debug, Clone)]
 pub struct ExportPlan {
+    pub mode: Mode,
     pub tables: Vec<&'static TableSpec>,
     pub dest: Destination,
     /// Lower bound of a table's first run; `None` reads all history.
@@ -132,7 +153,44 @@ impl ExportPlan {
         }
         // The key is checked last so that a run without one still reports every other mistake first.
         let key = env.api_key.clone().ok_or(ConfigError::MissingApiKey)?;
-        Ok(ExportPlan { tables, dest, start, api: ApiSettings { base_url: api_url, key: ApiKey(key) }, lag, lease_ttl })
+        Ok(ExportPlan {
+            mode: Mode::Export,
+            tables,
+            dest,
+            start,
+            api: ApiSettings { base_url: api_url, key: ApiKey(key) },
+            lag,
+            lease_ttl,
+        })
+    }
+}
+
+impl ExportPlan {
+    pub fn from_backfill_args(args: &BackfillArgs, env: &Env) -> Result<ExportPlan, ConfigError> {
+        let from = parse_day("--from", &args.from)?;
+        let to = parse_day("--to", &args.to)?;
+        if from >= to {
+            return Err(ConfigError::EmptyRange { from: args.from.clone(), to: args.to.clone() });
+        }
+        let export = ExportArgs {
+            dest: args.dest.clone(),
+            tables: args.tables.clone(),
+            start_date: None,
+            api_url: args.api_url.clone(),
+        };
+        let plan = ExportPlan::from_args(&export, &Env { start_date: None, ..env.clone() })?;
+        for spec in &plan.tables {
+            if let Some(days) = spec.retention_days {
+                let oldest = time::now() - days * time::MICROS_PER_DAY;
+                if from < oldest {
+                    let oldest = time::to_datetime(oldest + time::MICROS_PER_DAY).format("%Y-%m-%d").to_string();
+                    return Err(ConfigError::EventLogTooOld { from: args.from.clone(), oldest });
+                }
+            }
+        }
+        let mode =
+            Mode::Backfill { from, to, from_day: args.from.trim().to_string(), to_day: args.to.trim().to_string() };
+        Ok(ExportPlan { mode, ..plan })
     }
 }
 
@@ -265,6 +323,25 @@ mod tests {
         assert!(dest.unwrap_err().to_string().contains("s3://bucket/prefix"));
         let key = ExportPlan::from_args(&args(), &Env::default());
         assert!(matches!(key, Err(ConfigError::MissingApiKey)));
+    }
+
+    #[test]
+    fn backfill_ranges_are_checked() {
+        let backfill = |from: &str, to: &str, tables: Option<&str>| {
+            let args = BackfillArgs {
+                from: from.into(),
+                to: to.into(),
+                tables: tables.map(String::from),
+                dest: None,
+                api_url: None,
+            };
+            ExportPlan::from_backfill_args(&args, &env())
+        };
+        let plan = backfill("2024-01-01", "2024-02-01", Some("leads")).unwrap();
+        assert!(matches!(plan.mode, Mode::Backfill { from_day, .. } if from_day == "2024-01-01"));
+        assert!(matches!(backfill("2024-02-01", "2024-02-01", None), Err(ConfigError::EmptyRange { .. })));
+        let old = backfill("2024-01-01", "2024-02-01", None).unwrap_err().to_string();
+        assert!(old.contains("30 days of event_log") && old.contains("--tables"), "{old}");
     }
 
     #[test]

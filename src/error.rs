@@ -28,8 +28,6 @@ pub enum Error {
     /// `status` could not read the lake.
     #[error("{0}")]
     Lake(LakeError),
-    #[error("{0}")]
-    NotYetAvailable(&'static str),
 }
 
 impl Error {
@@ -38,7 +36,7 @@ impl Error {
     /// answers with server errors, is an outage rather than a mistake: 1, so schedulers retry.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Config(_) | Error::Destination(_) | Error::NotYetAvailable(_) => 2,
+            Error::Config(_) | Error::Destination(_) => 2,
             Error::Startup(ApiError::Exhausted { .. }) => 1,
             Error::Startup(_) => 2,
             Error::TablesFailed { .. } | Error::Lake(_) | Error::Internal(_) => 1,

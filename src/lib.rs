@@ -38,10 +38,10 @@ pub async fn run(cli: cli::Cli) -> Result<(), Error> {
             let plan = config::ExportPlan::from_args(&args, &config::Env::from_process())?;
             export::run(plan).await
         }
-        cli::Command::Backfill(_) => Err(Error::NotYetAvailable(
-            "`close-lake backfill` is not available in this version yet; \
-             run `close-lake export --start-date YYYY-MM-DD` on a fresh --dest to re-read history",
-        )),
+        cli::Command::Backfill(args) => {
+            let plan = config::ExportPlan::from_backfill_args(&args, &config::Env::from_process())?;
+            export::run(plan).await
+        }
         cli::Command::Status(args) => {
             let plan = config::StatusPlan::from_args(&args, &config::Env::from_process())?;
             status::run(plan).await

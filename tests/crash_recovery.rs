@@ -48,7 +48,12 @@ async fn kill_9_in_the_middle_of_a_run_then_a_rerun_is_exact() {
         assert_table_exact(&lake, table, &expected[table]);
     }
     assert_clean_tables(&lake);
-    assert_eq!(staged_files(&lake), 0, "recovery deleted the leftovers");
+    assert_eq!(
+        staged_files(&lake),
+        0,
+        "recovery deleted the leftovers: {:?}",
+        all_files(&lake.join("_close_lake/staging"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
-//! One table's run: lease, recover, plan the window, read it, commit.
+//! One table's run, export or backfill: lease, recover, plan the window, read it, commit.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 
@@ -10,11 +11,14 @@ use super::tail::TailCollector;
 use super::window::{self, TableRun, WindowOutput, WindowResult};
 use super::{RunContext, TableDone, TableError};
 use crate::close::pager::{Pager, Window};
+use crate::config::Mode;
 use crate::convert::Decoder;
-use crate::lake::lease::Lease;
-use crate::lake::manifest::{self, Manifest, RunStats, Totals};
+use crate::lake::LakeError;
+use crate::lake::commit::{self, Pending};
+use crate::lake::lease::{Lease, Scope};
+use crate::lake::manifest::{self, Manifest, RunKind, RunStats};
+use crate::lake::reader::{self, Version};
 use crate::lake::writer::RunFiles;
-use crate::lake::{LakeError, commit};
 use crate::report::Counters;
 use crate::tables::{Source, TableSpec};
 use crate::time::{self, MICROS_PER_DAY, Micros};
@@ -32,7 +36,12 @@ pub async fn export(
 ) -> Result<TableDone, TableError> {
     let lake = &context.lake;
     let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source: Box::new(source) };
-    let lease = Lease::acquire(lake, spec.name, &context.run_id, context.plan.lease_ttl).await.map_err(lake_error)?;
+    let scope = match &context.plan.mode {
+        Mode::Export => Scope::Table,
+        Mode::Backfill { from_day, to_day, .. } => Scope::Range { from: from_day.clone(), to: to_day.clone() },
+    };
+    let lease =
+        Lease::acquire(lake, spec.name, &scope, &context.run_id, context.plan.lease_ttl).await.map_err(lake_error)?;
     let result = export_leased(context, spec, counters, bar, &lease).await;
     if result.is_err() {
         commit::discard(lake, spec.name, &context.run_id).await;
@@ -57,17 +66,35 @@ async fn export_leased(
     bar.set_message("recovering");
     let head = commit::recover(lake, spec.name).await.map_err(lake_error)?;
     let now = time::now();
-    let window = plan_window(context, spec, head.as_ref(), now);
+    let (window, kind) = match &context.plan.mode {
+        Mode::Export => (plan_window(context, spec, head.as_ref(), now), RunKind::Export),
+        Mode::Backfill { from, to, .. } => {
+            (Window { lower: *from, upper: (*to).min(now - context.plan.lag) }, RunKind::Backfill)
+        }
+    };
     if window.lower >= window.upper {
         return Ok(TableDone { files: 0, bytes: 0, outcome: "up to date".into() });
     }
-    tracing::info!(table = spec.name, %window, "reading");
+    tracing::info!(table = spec.name, %window, ?kind, "reading");
 
+    // An export drops the versions of its re-read span (the tail); a backfill, every version the
+    // lake holds in its range. A backfill's rows near the bookmark join the tail, so the next
+    // export does not add them again.
+    let (seen, tail_floor) = match kind {
+        RunKind::Export => (head.as_ref().map(Manifest::tail_versions).unwrap_or_default(), None),
+        RunKind::Backfill => {
+            bar.set_message("reading the versions the lake holds");
+            let held = versions_in(lake, spec, window).await.map_err(lake_error)?;
+            let floor = head.as_ref().and_then(|m| m.bookmark_micros).map_or(Micros::MAX, |b| b - spec.lookback);
+            (held, Some(floor))
+        }
+    };
     let run = Arc::new(TableRun {
         context: context.clone(),
         spec,
         decoder: Decoder::new(spec, &context.run_id, now),
-        seen: head.as_ref().map(Manifest::tail_versions).unwrap_or_default(),
+        seen,
+        tail_floor,
         files: RunFiles {
             table: spec.name,
             partition_column: spec.partition_column(),
@@ -96,12 +123,58 @@ async fn export_leased(
         return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing new".into() });
     }
     bar.set_message("committing");
-    lease.check().await.map_err(lake_error)?;
-    let manifest = build_manifest(context, spec, head.as_ref(), window, outputs, counters);
+    let mut files = Vec::new();
+    let mut tails = Vec::new();
+    for output in outputs {
+        files.extend(output.files);
+        tails.push(output.tail);
+    }
+    let pending = Pending {
+        table: spec.name,
+        kind,
+        run_id: context.run_id.clone(),
+        started_at: context.started_at,
+        window: (window.lower, window.upper),
+        files,
+        max_key: tails.iter().filter_map(TailCollector::max_key).max(),
+        tail: TailCollector::merge(Micros::MIN, &[], tails),
+        lookback: spec.lookback,
+        key: spec.key,
+        version: spec.version,
+        base: head,
+        stats: RunStats {
+            rows,
+            requests: counters.requests(),
+            retries: counters.retries(),
+            coerced: counters.coerced(),
+        },
+    };
+    let Some(manifest) = commit::commit(lake, pending, lease).await.map_err(lake_error)? else {
+        return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing new".into() });
+    };
     let (files, bytes) = (manifest.files.len() as u64, manifest.files.iter().map(|f| f.bytes).sum());
-    commit::commit(lake, &manifest).await.map_err(lake_error)?;
-    tracing::info!(table = spec.name, manifest = manifest.number, rows, files, bookmark = ?manifest.bookmark, "committed");
+    tracing::info!(table = spec.name, manifest = manifest.number, rows = manifest.stats.rows, files, bookmark = ?manifest.bookmark, "committed");
     Ok(TableDone { files, bytes, outcome: format!("committed #{}", manifest.number) })
+}
+
+/// Every `(id, version)` the lake holds with a key in `window`, read from the files whose key
+/// range meets it.
+async fn versions_in(
+    lake: &crate::lake::Lake,
+    spec: &TableSpec,
+    window: Window,
+) -> Result<HashSet<Version>, LakeError> {
+    let mut held = HashSet::new();
+    for committed in manifest::all(lake, spec.name).await? {
+        for file in committed.files.iter().filter(|f| f.overlaps(window.lower, window.upper)) {
+            for (id, key, version) in reader::versions(lake, file, spec.key, spec.version).await? {
+                if key.is_none_or(|k| window.contains(k)) {
+                    held.insert((id, version));
+                }
+            }
+        }
+    }
+    Ok(held)
 }
 
 /// `[bookmark - lookback, now - lag)`, or from the start date (or all history) on a first run.
@@ -153,54 +226,4 @@ async fn read_keyset(run: Arc<TableRun>, window: Window) -> Result<Vec<WindowOut
         }
     }
     Ok(outputs)
-}
-
-fn build_manifest(
-    context: &RunContext,
-    spec: &TableSpec,
-    head: Option<&Manifest>,
-    window: Window,
-    outputs: Vec<WindowOutput>,
-    counters: &Counters,
-) -> Manifest {
-    let mut files = Vec::new();
-    let mut tails = Vec::new();
-    let mut rows = 0;
-    for output in outputs {
-        rows += output.rows;
-        files.extend(output.files);
-        tails.push(output.tail);
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    let previous = head.and_then(|m| m.bookmark_micros);
-    let bookmark = tails.iter().filter_map(TailCollector::max_key).chain(previous).max();
-    let tail = match bookmark {
-        Some(bookmark) => TailCollector::merge(bookmark - spec.lookback, head.map_or(&[], |m| &m.tail), tails),
-        None => Vec::new(),
-    };
-    let before = head.map(|m| m.totals.clone()).unwrap_or_default();
-    Manifest {
-        format: manifest::FORMAT,
-        table: spec.name.to_string(),
-        number: head.map_or(1, |m| m.number + 1),
-        run_id: context.run_id.clone(),
-        started_at: time::format_rfc3339(context.started_at),
-        committed_at: time::format_rfc3339(time::now()),
-        window: [time::format_rfc3339(window.lower), time::format_rfc3339(window.upper)],
-        totals: Totals {
-            rows: before.rows + rows,
-            files: before.files + files.len() as u64,
-            bytes: before.bytes + files.iter().map(|f| f.bytes).sum::<u64>(),
-        },
-        files,
-        bookmark: bookmark.map(time::format_rfc3339),
-        bookmark_micros: bookmark,
-        tail,
-        stats: RunStats {
-            rows,
-            requests: counters.requests(),
-            retries: counters.retries(),
-            coerced: counters.coerced(),
-        },
-    }
 }

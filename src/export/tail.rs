@@ -14,13 +14,33 @@ use crate::time::Micros;
 
 #[derive(Debug, Clone)]
 pub struct TailCollector {
-    lookback: Micros,
+    floor: Floor,
     by_key: BTreeMap<Micros, Vec<(String, Option<Micros>)>>,
+}
+
+/// Which rows a collector keeps.
+#[derive(Debug, Clone, Copy)]
+enum Floor {
+    /// Within the look-back of the largest key seen (exports: the bookmark is that key).
+    Sliding(Micros),
+    /// At or after a fixed key (backfills: the next export's re-read span is known).
+    Fixed(Micros),
 }
 
 impl TailCollector {
     pub fn new(lookback: Micros) -> TailCollector {
-        TailCollector { lookback, by_key: BTreeMap::new() }
+        TailCollector { floor: Floor::Sliding(lookback), by_key: BTreeMap::new() }
+    }
+
+    pub fn from_floor(floor: Micros) -> TailCollector {
+        TailCollector { floor: Floor::Fixed(floor), by_key: BTreeMap::new() }
+    }
+
+    fn floor(&self) -> Option<Micros> {
+        match self.floor {
+            Floor::Sliding(lookback) => self.max_key().map(|max| max - lookback),
+            Floor::Fixed(floor) => Some(floor),
+        }
     }
 
     pub fn max_key(&self) -> Option<Micros> {
@@ -30,13 +50,13 @@ impl TailCollector {
     pub fn add(&mut self, rows: &[RowKey]) {
         for row in rows {
             let Some(key) = row.key else { continue };
-            if self.max_key().is_some_and(|max| key < max - self.lookback) {
+            if self.floor().is_some_and(|floor| key < floor) {
                 continue;
             }
             self.by_key.entry(key).or_default().push((row.id.clone(), row.version));
         }
-        if let Some(max) = self.max_key() {
-            self.by_key = self.by_key.split_off(&(max - self.lookback));
+        if let Some(floor) = self.floor() {
+            self.by_key = self.by_key.split_off(&floor);
         }
     }
 

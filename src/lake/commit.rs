@@ -1,55 +1,216 @@
-//! The commit protocol of one table run, after the lease is held:
+//! The commit protocol of a table run, after its lease is held:
 //!
-//! 1. [`recover`]: finish publishing the newest manifest if its bookmark is missing (a run died after
-//!    its commit point), then delete staged files of runs that never committed.
+//! 1. [`recover`]: publish the files of runs that committed but died before publishing, delete the
+//!    staged files of runs that never committed and no longer hold a lease.
 //! 2. The run stages its files (see [`super::writer`]).
-//! 3. [`commit`]: create manifest N+1 (the commit point; exactly one writer wins), publish the staged
-//!    files into the table folders (rename on local disk, copy then delete on object stores), then
-//!    write the bookmark.
+//! 3. [`commit`]: drop from the run's files the versions that runs committing meanwhile already
+//!    added, create manifest N+1 (the commit point; exactly one writer wins, a loser checks again
+//!    and takes the next number), publish the staged files into the table folders (rename on local
+//!    disk, copy then delete on object stores), then write the bookmark.
+//!
+//! An export holds the table's lease; a backfill holds the lease of its key range. Several runs of
+//! one table can therefore commit side by side; the manifest numbers order them, and the check in
+//! step 3 keeps each version once.
 //!
 //! A kill at any step leaves either an uncommitted run (invisible in table folders, deleted by the
 //! next recovery) or a committed one (published by the next recovery).
+
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
-use super::manifest::{self, Manifest};
+use super::lease::{self, Lease};
+use super::manifest::{self, FileEntry, Manifest, RunKind, RunStats, TailRow, Totals};
+use super::reader::{self, Version};
 use super::{Lake, LakeError, layout};
+use crate::time::{self, Micros};
 
 /// Brings a table to a clean state and returns its newest manifest.
 pub async fn recover(lake: &Lake, table: &str) -> Result<Option<Manifest>, LakeError> {
-    let head = manifest::latest(lake, table).await?;
-    if let Some(head) = &head {
-        let published = manifest::read_bookmark(lake, table).await?.is_some_and(|b| b.manifest >= head.number);
-        if !published {
-            tracing::info!(table, manifest = head.number, "finishing the publication of a committed run");
-            publish(lake, head).await?;
-            manifest::write_bookmark(lake, head).await?;
-        }
-    }
     let staging = layout::staging_dir(table);
-    let leftovers: Vec<_> = lake
+    let runs = lake
         .store()
-        .list(Some(&staging))
-        .try_collect()
+        .list_with_delimiter(Some(&staging))
         .await
         .map_err(|err| LakeError::store("listing", &staging, err))?;
-    for meta in leftovers {
-        tracing::info!(table, path = %meta.location, "deleting a file of a run that never committed");
-        delete_if_present(lake, &meta.location).await?;
+    let live = lease::live_runs(lake, table).await?;
+    let orphans: HashSet<String> = runs
+        .common_prefixes
+        .iter()
+        .filter_map(|dir| dir.filename().map(str::to_string))
+        .filter(|run| !live.contains(run))
+        .collect();
+    if !orphans.is_empty() {
+        // A run that died after its commit point left a manifest newer than its start: find it.
+        let earliest = orphans.iter().map(String::as_str).min().unwrap_or_default().to_string();
+        for committed in manifest::all(lake, table).await?.into_iter().rev() {
+            if committed.committed_at.as_str() < run_started(&earliest).as_str() {
+                break;
+            }
+            if orphans.contains(&committed.run_id) {
+                tracing::info!(table, manifest = committed.number, "finishing the publication of a committed run");
+                publish(lake, &committed).await?;
+            }
+        }
+        for run in &orphans {
+            tracing::info!(table, run, "deleting what a run that never committed staged");
+            delete_run(lake, table, run).await?;
+        }
+    }
+    let head = manifest::latest(lake, table).await?;
+    if let Some(head) = &head {
+        let current = manifest::read_bookmark(lake, table).await?.is_some_and(|b| b.manifest >= head.number);
+        if !current {
+            manifest::write_bookmark(lake, head).await?;
+        }
     }
     Ok(head)
 }
 
-/// Commits a run: the manifest, then publication, then the bookmark.
-pub async fn commit(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
-    crash_point("before-manifest");
-    manifest::create(lake, manifest).await?;
-    crash_point("after-manifest");
-    publish(lake, manifest).await?;
-    crash_point("after-publish");
-    manifest::write_bookmark(lake, manifest).await
+/// The RFC 3339 start of a run, from its id (`20261126T194817Z-...`); runs sort by it.
+fn run_started(run_id: &str) -> String {
+    let stamp = run_id.split('-').next().unwrap_or_default();
+    chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ")
+        .map(|t| time::format_rfc3339(t.and_utc().timestamp_micros()))
+        .unwrap_or_default()
+}
+
+/// What a run brings to its commit.
+#[derive(Debug)]
+pub struct Pending {
+    pub table: &'static str,
+    pub kind: RunKind,
+    pub run_id: String,
+    pub started_at: Micros,
+    /// The key range the run read, `[lower, upper)`.
+    pub window: (Micros, Micros),
+    pub files: Vec<FileEntry>,
+    /// `(id, key, version)` of the run's rows near the bookmark, for the tail.
+    pub tail: Vec<TailRow>,
+    /// The largest key the run committed.
+    pub max_key: Option<Micros>,
+    pub lookback: Micros,
+    /// Column names of the key and the version, to read versions back.
+    pub key: &'static str,
+    pub version: &'static str,
+    /// The manifest the run started from.
+    pub base: Option<Manifest>,
+    pub stats: RunStats,
+}
+
+/// Commits a run: drops versions committed meanwhile by other runs, creates the next manifest,
+/// publishes the files, writes the bookmark. Returns `None` when nothing was left to commit.
+pub async fn commit(lake: &Lake, mut pending: Pending, lease: &Lease) -> Result<Option<Manifest>, LakeError> {
+    let mut base = pending.base.take();
+    loop {
+        let after = base.as_ref().map_or(0, |m| m.number);
+        let newer = if after == 0 && base.is_none() {
+            manifest::all(lake, pending.table).await?
+        } else {
+            manifest::since(lake, pending.table, after).await?
+        };
+        drop_committed_meanwhile(lake, &mut pending, &newer).await?;
+        if let Some(latest) = newer.into_iter().last() {
+            base = Some(latest);
+        }
+        if pending.files.is_empty() {
+            return Ok(None);
+        }
+        let manifest = build(&pending, base.as_ref());
+        lease.check().await?;
+        crash_point("before-manifest");
+        match manifest::create(lake, &manifest).await {
+            Ok(()) => {}
+            Err(LakeError::ManifestRace { .. }) => continue,
+            Err(err) => return Err(err),
+        }
+        crash_point("after-manifest");
+        publish(lake, &manifest).await?;
+        crash_point("after-publish");
+        manifest::write_bookmark(lake, &manifest).await?;
+        return Ok(Some(manifest));
+    }
+}
+
+/// Drops from the pending files every version that a manifest committed after the run's base
+/// already holds in the run's key range.
+async fn drop_committed_meanwhile(lake: &Lake, pending: &mut Pending, newer: &[Manifest]) -> Result<(), LakeError> {
+    let (lower, upper) = pending.window;
+    let mut theirs: HashSet<Version> = HashSet::new();
+    for other in newer.iter().filter(|m| m.run_id != pending.run_id) {
+        for file in other.files.iter().filter(|f| f.overlaps(lower, upper)) {
+            theirs.extend(
+                reader::versions(lake, file, pending.key, pending.version).await?.into_iter().map(|(id, _, v)| (id, v)),
+            );
+        }
+    }
+    if theirs.is_empty() {
+        return Ok(());
+    }
+    let theirs = Arc::new(theirs);
+    let mut kept = Vec::new();
+    for file in std::mem::take(&mut pending.files) {
+        if let Some(file) = reader::drop_versions(lake, file, theirs.clone(), pending.key, pending.version).await? {
+            kept.push(file);
+        }
+    }
+    tracing::info!(table = pending.table, files = kept.len(), "dropped versions another run committed first");
+    pending.files = kept;
+    pending.tail.retain(|(id, _, v)| !theirs.contains(&(id.clone(), *v)));
+    Ok(())
+}
+
+/// The manifest of a pending run on top of `base`: the next number, the bookmark (moved only by
+/// exports), the tail of the next export's re-read span, running totals.
+fn build(pending: &Pending, base: Option<&Manifest>) -> Manifest {
+    let previous = base.and_then(|m| m.bookmark_micros);
+    let bookmark = match pending.kind {
+        RunKind::Export => previous.into_iter().chain(pending.max_key).max(),
+        RunKind::Backfill => previous,
+    };
+    let tail = match bookmark {
+        Some(bookmark) => {
+            let from = bookmark - pending.lookback;
+            let mut rows: Vec<TailRow> = base
+                .map_or(&[][..], |m| &m.tail)
+                .iter()
+                .chain(&pending.tail)
+                .filter(|(_, key, _)| key.is_some_and(|k| k >= from))
+                .cloned()
+                .collect();
+            rows.sort();
+            rows.dedup();
+            rows
+        }
+        None => Vec::new(),
+    };
+    let before = base.map(|m| m.totals.clone()).unwrap_or_default();
+    let rows: u64 = pending.files.iter().map(|f| f.rows).sum();
+    let mut files = pending.files.clone();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Manifest {
+        format: manifest::FORMAT,
+        table: pending.table.to_string(),
+        number: base.map_or(1, |m| m.number + 1),
+        kind: pending.kind,
+        run_id: pending.run_id.clone(),
+        started_at: time::format_rfc3339(pending.started_at),
+        committed_at: time::format_rfc3339(time::now()),
+        window: [time::format_rfc3339(pending.window.0), time::format_rfc3339(pending.window.1)],
+        totals: Totals {
+            rows: before.rows + rows,
+            files: before.files + files.len() as u64,
+            bytes: before.bytes + files.iter().map(|f| f.bytes).sum::<u64>(),
+        },
+        files,
+        bookmark: bookmark.map(time::format_rfc3339),
+        bookmark_micros: bookmark,
+        tail,
+        stats: RunStats { rows, ..pending.stats.clone() },
+    }
 }
 
 /// Dies on the spot, as `kill -9` would, when `CLOSE_LAKE_CRASH_AT` names this step. The crash
@@ -85,15 +246,37 @@ async fn publish(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
 /// publishes them. Best effort: recovery deletes whatever is left.
 pub async fn discard(lake: &Lake, table: &str, run_id: &str) {
     match manifest::latest(lake, table).await {
-        Ok(Some(head)) if head.run_id == run_id => return,
-        Ok(_) => {}
+        Ok(Some(head)) => match manifest::since(lake, table, head.number.saturating_sub(16)).await {
+            Ok(recent) if recent.iter().all(|m| m.run_id != run_id) => {}
+            _ => return,
+        },
+        Ok(None) => {}
         Err(_) => return,
     }
+    let _ = delete_run(lake, table, run_id).await;
+}
+
+/// Deletes a run's staging folder. On local disk this includes the temporary files of writes the
+/// run was killed in (object_store names them `...#n` and never lists them).
+async fn delete_run(lake: &Lake, table: &str, run_id: &str) -> Result<(), LakeError> {
     let dir = Path::from(format!("{}/{run_id}", layout::staging_dir(table)));
-    let Ok(files) = lake.store().list(Some(&dir)).try_collect::<Vec<_>>().await else { return };
+    let files: Vec<_> =
+        lake.store().list(Some(&dir)).try_collect().await.map_err(|err| LakeError::store("listing", &dir, err))?;
     for meta in files {
-        let _ = delete_if_present(lake, &meta.location).await;
+        delete_if_present(lake, &meta.location).await?;
     }
+    if let super::Destination::Local(root) = lake.dest() {
+        let folder = root.join(dir.as_ref());
+        match std::fs::remove_dir_all(&folder) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => {
+                let source = object_store::Error::Generic { store: "local", source: Box::new(err) };
+                return Err(LakeError::store("deleting", &dir, source));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn delete_if_present(lake: &Lake, path: &Path) -> Result<(), LakeError> {

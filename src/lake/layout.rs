@@ -6,6 +6,7 @@
 //! _close_lake/bookmarks/<table>.json                    where the next run starts (derivable)
 //! _close_lake/staging/<table>/<run>/<seq>.parquet       files of a run before its commit
 //! _close_lake/leases/<table>.json                       who is exporting the table now
+//! _close_lake/leases/<table>/backfill-<from>_<to>.json  who is backfilling a range of it
 //! ```
 //! Nothing but committed Parquet ever sits inside a table folder.
 
@@ -46,6 +47,15 @@ pub fn bookmark(table: &str) -> Path {
 
 pub fn lease(table: &str) -> Path {
     Path::from(format!("{META}/leases/{table}.json"))
+}
+
+/// The folder of a table's backfill leases, one per key range.
+pub fn range_leases(table: &str) -> Path {
+    Path::from(format!("{META}/leases/{table}"))
+}
+
+pub fn range_lease(table: &str, from: &str, to: &str) -> Path {
+    Path::from(format!("{META}/leases/{table}/backfill-{from}_{to}.json"))
 }
 
 #[cfg(test)]

@@ -6,7 +6,10 @@
 //! longer exists (a killed run must not block the next scheduled one). A dead lease is replaced
 //! with a conditional update where the store supports one, else by delete-then-create.
 
+use std::collections::HashSet;
 use std::time::Duration;
+
+use futures::TryStreamExt;
 
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
@@ -40,13 +43,30 @@ impl LeaseRecord {
 pub struct Lease {
     lake: Lake,
     table: String,
+    path: Path,
     record: LeaseRecord,
     heartbeat: JoinHandle<()>,
 }
 
+/// What a lease covers: a whole table (exports), or one key range of it (backfills).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Table,
+    Range { from: String, to: String },
+}
+
 impl Lease {
-    pub async fn acquire(lake: &Lake, table: &str, run_id: &str, ttl: Micros) -> Result<Lease, LakeError> {
-        let path = layout::lease(table);
+    pub async fn acquire(
+        lake: &Lake,
+        table: &str,
+        scope: &Scope,
+        run_id: &str,
+        ttl: Micros,
+    ) -> Result<Lease, LakeError> {
+        let path = match scope {
+            Scope::Table => layout::lease(table),
+            Scope::Range { from, to } => layout::range_lease(table, from, to),
+        };
         let now = time::now();
         let record = LeaseRecord {
             host: host_name(),
@@ -77,13 +97,13 @@ impl Lease {
                 });
             }
         }
-        let heartbeat = tokio::spawn(heartbeat(lake.clone(), path, record.clone(), ttl));
-        Ok(Lease { lake: lake.clone(), table: table.to_string(), record, heartbeat })
+        let heartbeat = tokio::spawn(heartbeat(lake.clone(), path.clone(), record.clone(), ttl));
+        Ok(Lease { lake: lake.clone(), table: table.to_string(), path, record, heartbeat })
     }
 
     /// Fails if another run has taken the lease over (it expired while this run was stalled).
     pub async fn check(&self) -> Result<(), LakeError> {
-        let (held, _) = read(&self.lake, &layout::lease(&self.table)).await?;
+        let (held, _) = read(&self.lake, &self.path).await?;
         if held.run_id == self.record.run_id {
             Ok(())
         } else {
@@ -94,9 +114,9 @@ impl Lease {
     /// Stops the heartbeat and deletes the lease if it is still this run's.
     pub async fn release(self) -> Result<(), LakeError> {
         self.heartbeat.abort();
-        let path = layout::lease(&self.table);
         if self.check().await.is_ok() {
-            self.lake.store().delete(&path).await.map_err(|err| LakeError::store("deleting lease", &path, err))?;
+            let path = &self.path;
+            self.lake.store().delete(path).await.map_err(|err| LakeError::store("deleting lease", path, err))?;
         }
         Ok(())
     }
@@ -110,6 +130,34 @@ impl Drop for Lease {
 
 /// Creates the lease if absent. An answer that says it exists may be this run's own create, retried
 /// after a timeout: the lease's run id decides.
+/// The runs holding a live lease on a table (its export, and backfills of its ranges): their
+/// staged files are theirs, not leftovers.
+pub async fn live_runs(lake: &Lake, table: &str) -> Result<HashSet<String>, LakeError> {
+    let ranges = layout::range_leases(table);
+    let mut paths: Vec<Path> = lake
+        .store()
+        .list(Some(&ranges))
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|err| LakeError::store("listing", &ranges, err))?
+        .into_iter()
+        .map(|meta| meta.location)
+        .collect();
+    paths.push(layout::lease(table));
+    let now = time::now();
+    let mut live = HashSet::new();
+    for path in paths {
+        match read(lake, &path).await {
+            Ok((held, _)) if !held.is_dead(now) => {
+                live.insert(held.run_id);
+            }
+            Ok(_) | Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(live)
+}
+
 async fn try_create(lake: &Lake, path: &Path, record: &LeaseRecord) -> Result<bool, LakeError> {
     let options = PutOptions { mode: PutMode::Create, ..Default::default() };
     match lake.store().put_opts(path, payload(record), options).await {
@@ -222,12 +270,17 @@ mod tests {
     #[tokio::test]
     async fn a_live_lease_refuses_a_second_run_and_names_its_holder() {
         let (_dir, lake) = lake();
-        let first = Lease::acquire(&lake, "leads", "run-1", 60_000_000).await.unwrap();
-        let err = Lease::acquire(&lake, "leads", "run-2", 60_000_000).await.unwrap_err();
+        let first = Lease::acquire(&lake, "leads", &Scope::Table, "run-1", 60_000_000).await.unwrap();
+        let err = Lease::acquire(&lake, "leads", &Scope::Table, "run-2", 60_000_000).await.unwrap_err();
         let message = err.to_string();
         assert!(message.contains("locked by") && message.contains("run-1") && message.contains("since"), "{message}");
         first.release().await.unwrap();
-        Lease::acquire(&lake, "leads", "run-3", 60_000_000).await.unwrap().release().await.unwrap();
+        let range = Scope::Range { from: "2024-01-01".into(), to: "2024-02-01".into() };
+        let backfill = Lease::acquire(&lake, "leads", &range, "run-3", 60_000_000).await.unwrap();
+        assert_eq!(live_runs(&lake, "leads").await.unwrap(), HashSet::from(["run-3".to_string()]));
+        Lease::acquire(&lake, "leads", &range, "run-4", 60_000_000).await.unwrap_err();
+        Lease::acquire(&lake, "leads", &Scope::Table, "run-5", 60_000_000).await.unwrap().release().await.unwrap();
+        backfill.release().await.unwrap();
     }
 
     #[tokio::test]
@@ -242,7 +295,7 @@ mod tests {
             expires_micros: time::now() - 1,
         };
         lake.store().put(&path, payload(&stale)).await.unwrap();
-        let lease = Lease::acquire(&lake, "tasks", "new", 60_000_000).await.unwrap();
+        let lease = Lease::acquire(&lake, "tasks", &Scope::Table, "new", 60_000_000).await.unwrap();
         lease.check().await.unwrap();
     }
 
@@ -258,6 +311,6 @@ mod tests {
             expires_micros: time::now() + 3_600_000_000,
         };
         lake.store().put(&path, payload(&dead)).await.unwrap();
-        Lease::acquire(&lake, "users", "next", 60_000_000).await.unwrap();
+        Lease::acquire(&lake, "users", &Scope::Table, "next", 60_000_000).await.unwrap();
     }
 }

@@ -18,11 +18,24 @@ use crate::time::Micros;
 
 pub const FORMAT: u32 = 1;
 
+/// What kind of run committed a manifest.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    /// An incremental run: moves the bookmark.
+    #[default]
+    Export,
+    /// A re-read of a key range: adds versions, never moves the bookmark.
+    Backfill,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
     pub format: u32,
     pub table: String,
     pub number: u64,
+    #[serde(default)]
+    pub kind: RunKind,
     pub run_id: String,
     pub started_at: String,
     pub committed_at: String,
@@ -53,6 +66,15 @@ pub struct FileEntry {
 
 /// `(id, key micros, version micros)`.
 pub type TailRow = (String, Option<Micros>, Option<Micros>);
+
+impl FileEntry {
+    /// Whether the file may hold rows with a key in `[lower, upper)` (unknown ranges may).
+    pub fn overlaps(&self, lower: Micros, upper: Micros) -> bool {
+        let min = self.min_key.as_deref().and_then(crate::time::parse_timestamp);
+        let max = self.max_key.as_deref().and_then(crate::time::parse_timestamp);
+        min.is_none_or(|min| min < upper) && max.is_none_or(|max| max >= lower)
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Totals {
@@ -118,6 +140,27 @@ pub async fn latest(lake: &Lake, table: &str) -> Result<Option<Manifest>, LakeEr
             Err(err) => return Err(err),
         }
     }
+}
+
+/// The manifests committed after number `after`, in order (probing forward: no listing).
+pub async fn since(lake: &Lake, table: &str, after: u64) -> Result<Vec<Manifest>, LakeError> {
+    let mut out = Vec::new();
+    loop {
+        match read(lake, table, after + 1 + out.len() as u64).await {
+            Ok(next) => out.push(next),
+            Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => return Ok(out),
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Every manifest of a table, in order.
+pub async fn all(lake: &Lake, table: &str) -> Result<Vec<Manifest>, LakeError> {
+    let mut out = Vec::new();
+    for number in numbers(lake, table).await? {
+        out.push(read(lake, table, number).await?);
+    }
+    Ok(out)
 }
 
 /// Creates the manifest: the commit point. Fails if another run took the number.

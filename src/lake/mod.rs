@@ -4,6 +4,7 @@
 //! - [`layout`] names every object: data files, manifests, bookmarks, staging, leases.
 //! - [`writer`] encodes record batches into Parquet files under the staging prefix.
 //! - [`manifest`] holds the commit records: one manifest per committed run, one bookmark per table.
+//! - [`reader`] reads committed and staged files back (versions, and rewrites without some).
 //! - [`lease`] keeps two runs from exporting one table at once.
 //! - [`commit`] is the protocol: recover, commit the manifest, publish the files, write the bookmark.
 
@@ -11,6 +12,7 @@ pub mod commit;
 pub mod layout;
 pub mod lease;
 pub mod manifest;
+pub mod reader;
 pub mod store;
 pub mod writer;
 

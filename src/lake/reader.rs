@@ -1,0 +1,135 @@
+//! Reading committed and staged files back: the versions a file holds, and rewriting a staged file
+//! without some of them. Used where runs meet: a backfill learns which versions the lake already
+//! holds in its range, and a commit drops the versions a concurrent run committed first.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::datatypes::TimestampMicrosecondType;
+use bytes::Bytes;
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::manifest::{FileEntry, TailRow};
+use super::writer::writer_properties;
+use super::{Lake, LakeError};
+use crate::time::{self, Micros};
+
+/// `(id, version)`: one version of one record.
+pub type Version = (String, Option<Micros>);
+
+/// The bytes of a file of a manifest: published, or still staged.
+async fn fetch(lake: &Lake, file: &FileEntry) -> Result<Bytes, LakeError> {
+    for path in [&file.path, &file.staged] {
+        let path = Path::from(path.as_str());
+        match lake.store().get(&path).await {
+            Ok(got) => return got.bytes().await.map_err(|err| LakeError::store("reading", &path, err)),
+            Err(object_store::Error::NotFound { .. }) => continue,
+            Err(err) => return Err(LakeError::store("reading", &path, err)),
+        }
+    }
+    Err(LakeError::Corrupt {
+        path: file.path.clone(),
+        what: "data file",
+        message: "listed by a manifest, but neither published nor staged".into(),
+    })
+}
+
+/// `(id, key, version)` of every row of a file.
+pub async fn versions(lake: &Lake, file: &FileEntry, key: &str, version: &str) -> Result<Vec<TailRow>, LakeError> {
+    let bytes = fetch(lake, file).await?;
+    let (path, key, version) = (file.path.clone(), key.to_string(), version.to_string());
+    tokio::task::spawn_blocking(move || {
+        let parquet = |source| LakeError::Parquet { path: path.clone(), source };
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet)?;
+        let wanted: Vec<usize> = ["id", key.as_str(), version.as_str()]
+            .iter()
+            .filter_map(|name| builder.schema().index_of(name).ok())
+            .collect();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
+        let mut rows = Vec::new();
+        for batch in builder.with_projection(mask).build().map_err(parquet)? {
+            let batch = batch.map_err(|err| parquet(err.into()))?;
+            rows.extend(row_versions(&batch, &key, &version));
+        }
+        Ok(rows)
+    })
+    .await
+    .map_err(|err| LakeError::Task(err.to_string()))?
+}
+
+fn row_versions(batch: &RecordBatch, key: &str, version: &str) -> Vec<TailRow> {
+    let micros = |name: &str| batch.column_by_name(name).map(|c| c.as_primitive::<TimestampMicrosecondType>().clone());
+    let (ids, keys, versions) =
+        (batch.column_by_name("id").map(|c| c.as_string::<i32>().clone()), micros(key), micros(version));
+    let value = |array: &Option<arrow::array::TimestampMicrosecondArray>, i: usize| {
+        array.as_ref().filter(|a| !a.is_null(i)).map(|a| a.value(i))
+    };
+    (0..batch.num_rows())
+        .map(|i| {
+            let id = ids.as_ref().filter(|a| !a.is_null(i)).map(|a| a.value(i).to_string()).unwrap_or_default();
+            (id, value(&keys, i), value(&versions, i))
+        })
+        .collect()
+}
+
+/// Rewrites a staged file without the rows whose `(id, version)` is in `drop`. `None` when no row
+/// is left (the staged file is then deleted).
+pub async fn drop_versions(
+    lake: &Lake,
+    mut file: FileEntry,
+    drop: Arc<HashSet<Version>>,
+    key: &str,
+    version: &str,
+) -> Result<Option<FileEntry>, LakeError> {
+    let staged = Path::from(file.staged.as_str());
+    let bytes = fetch(lake, &file).await?;
+    let (path, key, version) = (file.staged.clone(), key.to_string(), version.to_string());
+    let rewritten = tokio::task::spawn_blocking(move || {
+        let parquet = |source| LakeError::Parquet { path: path.clone(), source };
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet)?;
+        let schema = builder.schema().clone();
+        let mut writer =
+            ArrowWriter::try_new(Vec::new(), schema, Some(writer_properties(64 * 1024 * 1024))).map_err(parquet)?;
+        let (mut rows, mut min, mut max) = (0u64, None::<Micros>, None::<Micros>);
+        for batch in builder.build().map_err(parquet)? {
+            let batch = batch.map_err(|err| parquet(err.into()))?;
+            let keep: BooleanArray = row_versions(&batch, &key, &version)
+                .into_iter()
+                .map(|(id, k, v)| {
+                    let kept = !drop.contains(&(id, v));
+                    if kept {
+                        min = min.into_iter().chain(k).min();
+                        max = max.into_iter().chain(k).max();
+                    }
+                    Some(kept)
+                })
+                .collect();
+            let kept = arrow::compute::filter_record_batch(&batch, &keep).map_err(|err| parquet(err.into()))?;
+            rows += kept.num_rows() as u64;
+            writer.write(&kept).map_err(parquet)?;
+        }
+        let bytes = writer.into_inner().map_err(parquet)?;
+        Ok::<_, LakeError>((bytes, rows, min, max))
+    })
+    .await
+    .map_err(|err| LakeError::Task(err.to_string()))??;
+    let (bytes, rows, min, max) = rewritten;
+    if rows == 0 {
+        lake.store().delete(&staged).await.map_err(|err| LakeError::store("deleting", &staged, err))?;
+        return Ok(None);
+    }
+    file.rows = rows;
+    file.bytes = bytes.len() as u64;
+    file.min_key = min.map(time::format_rfc3339);
+    file.max_key = max.map(time::format_rfc3339);
+    lake.store()
+        .put(&staged, PutPayload::from(bytes))
+        .await
+        .map_err(|err| LakeError::store("rewriting", &staged, err))?;
+    Ok(Some(file))
+}
