@@ -36,6 +36,9 @@ pub enum Command {
     /// Print the bookmark, last committed run, rows and files of each table.
     #[command(after_help = ENVIRONMENT)]
     Status(StatusArgs),
+    /// Print DuckDB SQL that defines a view per table and a `<table>_latest` view of current records.
+    #[command(after_help = ENVIRONMENT)]
+    Sql(SqlArgs),
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +76,13 @@ pub struct BackfillArgs {
     /// Close API base URL [env: CLOSE_API_URL]
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// Destination [env: CLOSE_LAKE_DEST] [default: ./lake]
+    #[arg(long, value_name = "URL")]
+    pub dest: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use std::fmt;
 
 use url::Url;
 
-use crate::cli::{BackfillArgs, ExportArgs, StatusArgs};
+use crate::cli::{BackfillArgs, ExportArgs, SqlArgs, StatusArgs};
 use crate::lake::Destination;
 use crate::tables::{self, TableSpec};
 use crate::time::{self, Micros};
@@ -127,6 +127,18 @@ pub struct ExportPlan {
     /// Every upper bound stays this far behind now (the API's list index lags its writes).
     pub lag: Micros,
     pub lease_ttl: Micros,
+}
+
+/// A validated `sql` command.
+#[derive(Debug, Clone)]
+pub struct SqlPlan {
+    pub dest: Destination,
+}
+
+impl SqlPlan {
+    pub fn from_args(args: &SqlArgs, env: &Env) -> Result<SqlPlan, ConfigError> {
+        Ok(SqlPlan { dest: parse_dest(args.dest.as_deref(), env)? })
+    }
 }
 
 /// A validated `status` command.

@@ -13,7 +13,8 @@
 //! - [`close`] owns HTTP: auth, rate limits, retries, paging. It knows nothing of Arrow.
 //! - [`convert`] turns a page of Close JSON into an Arrow record batch against a table's schema.
 //! - [`lake`] owns the destination: stores, layout, Parquet files, manifests, bookmarks, leases.
-//! - [`export`] runs tables; [`status`] reports on a lake; [`report`] shows progress and summaries.
+//! - [`export`] runs tables (exports and backfills); [`status`] reports on a lake; [`sql`] prints
+//!   DuckDB views over it; [`report`] shows progress and summaries.
 //! - [`time`] holds the one representation of timestamps (UTC microseconds); [`error`] maps failures
 //!   to exit statuses.
 
@@ -25,6 +26,7 @@ pub mod error;
 pub mod export;
 pub mod lake;
 pub mod report;
+pub mod sql;
 pub mod status;
 pub mod tables;
 pub mod time;
@@ -42,6 +44,7 @@ pub async fn run(cli: cli::Cli) -> Result<(), Error> {
             let plan = config::ExportPlan::from_backfill_args(&args, &config::Env::from_process())?;
             export::run(plan).await
         }
+        cli::Command::Sql(args) => sql::run(config::SqlPlan::from_args(&args, &config::Env::from_process())?).await,
         cli::Command::Status(args) => {
             let plan = config::StatusPlan::from_args(&args, &config::Env::from_process())?;
             status::run(plan).await
