@@ -39,6 +39,22 @@ pub enum Command {
     /// Print DuckDB SQL that defines a view per table and a `<table>_latest` view of current records.
     #[command(after_help = ENVIRONMENT)]
     Sql(SqlArgs),
+    /// Merge each partition's small files into files of the target size, through a manifest.
+    #[command(after_help = ENVIRONMENT)]
+    Compact(CompactArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Destination [env: CLOSE_LAKE_DEST] [default: ./lake]
+    #[arg(long, value_name = "URL")]
+    pub dest: Option<String>,
+    /// Comma-separated tables [default: all]
+    #[arg(long, value_name = "LIST")]
+    pub tables: Option<String>,
+    /// Comma-separated partitions, as their month: 2024-01,2024-02 [default: every partition]
+    #[arg(long, value_name = "LIST")]
+    pub partitions: Option<String>,
 }
 
 #[derive(Debug, Args)]

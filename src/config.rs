@@ -8,7 +8,7 @@ use std::fmt;
 
 use url::Url;
 
-use crate::cli::{BackfillArgs, ExportArgs, SqlArgs, StatusArgs};
+use crate::cli::{BackfillArgs, CompactArgs, ExportArgs, SqlArgs, StatusArgs};
 use crate::lake::Destination;
 use crate::tables::{self, TableSpec};
 use crate::time::{self, Micros};
@@ -45,6 +45,8 @@ pub enum ConfigError {
         "{source_name} `{value}` sends the API key unencrypted: use https (plain http is only for servers on this machine)"
     )]
     PlainHttp { source_name: &'static str, value: String },
+    #[error("--partitions `{value}` is not a month partition: use YYYY-MM, e.g. 2024-01")]
+    BadPartition { value: String },
     #[error("--from {from} is not before --to {to}: the range is [from, to), so --to must be a later day")]
     EmptyRange { from: String, to: String },
     #[error(
@@ -127,6 +129,40 @@ pub struct ExportPlan {
     /// Every upper bound stays this far behind now (the API's list index lags its writes).
     pub lag: Micros,
     pub lease_ttl: Micros,
+}
+
+/// A validated `compact` command.
+#[derive(Debug, Clone)]
+pub struct CompactPlan {
+    pub dest: Destination,
+    pub tables: Vec<&'static TableSpec>,
+    /// Partition values (`YYYY-MM`) to compact; `None` for all.
+    pub partitions: Option<Vec<String>>,
+    pub lease_ttl: Micros,
+}
+
+impl CompactPlan {
+    pub fn from_args(args: &CompactArgs, env: &Env) -> Result<CompactPlan, ConfigError> {
+        let partitions = match &args.partitions {
+            None => None,
+            Some(list) => {
+                let mut months = Vec::new();
+                for month in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+                    if time::parse_date(&format!("{month}-01")).is_none() || month.len() != 7 {
+                        return Err(ConfigError::BadPartition { value: month.to_string() });
+                    }
+                    months.push(month.to_string());
+                }
+                Some(months)
+            }
+        };
+        Ok(CompactPlan {
+            dest: parse_dest(args.dest.as_deref(), env)?,
+            tables: parse_tables(args.tables.as_deref())?,
+            partitions,
+            lease_ttl: parse_duration_var("CLOSE_LAKE_LEASE_TTL", env.lease_ttl.as_deref(), DEFAULT_LEASE_TTL)?,
+        })
+    }
 }
 
 /// A validated `sql` command.

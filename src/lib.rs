@@ -14,12 +14,13 @@
 //! - [`convert`] turns a page of Close JSON into an Arrow record batch against a table's schema.
 //! - [`lake`] owns the destination: stores, layout, Parquet files, manifests, bookmarks, leases.
 //! - [`export`] runs tables (exports and backfills); [`status`] reports on a lake; [`sql`] prints
-//!   DuckDB views over it; [`report`] shows progress and summaries.
+//!   DuckDB views over it; [`compact`] merges small files; [`report`] shows progress and summaries.
 //! - [`time`] holds the one representation of timestamps (UTC microseconds); [`error`] maps failures
 //!   to exit statuses.
 
 pub mod cli;
 pub mod close;
+pub mod compact;
 pub mod config;
 pub mod convert;
 pub mod error;
@@ -43,6 +44,9 @@ pub async fn run(cli: cli::Cli) -> Result<(), Error> {
         cli::Command::Backfill(args) => {
             let plan = config::ExportPlan::from_backfill_args(&args, &config::Env::from_process())?;
             export::run(plan).await
+        }
+        cli::Command::Compact(args) => {
+            compact::run(config::CompactPlan::from_args(&args, &config::Env::from_process())?).await
         }
         cli::Command::Sql(args) => sql::run(config::SqlPlan::from_args(&args, &config::Env::from_process())?).await,
         cli::Command::Status(args) => {

@@ -124,7 +124,7 @@ pub struct TableDone {
 }
 
 /// A run id that sorts by time and never repeats: `20261126T194817Z-1a2b3c4d`.
-fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     let uuid = uuid::Uuid::now_v7().simple().to_string();
     format!("{}-{}", time::to_datetime(time::now()).format("%Y%m%dT%H%M%SZ"), &uuid[uuid.len() - 8..])
 }

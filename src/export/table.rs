@@ -80,9 +80,9 @@ async fn export_leased(
     // An export drops the versions of its re-read span (the tail); a backfill, every version the
     // lake holds in its range. A backfill's rows near the bookmark join the tail, so the next
     // export does not add them again.
-    let (seen, tail_floor) = match kind {
-        RunKind::Export => (head.as_ref().map(Manifest::tail_versions).unwrap_or_default(), None),
-        RunKind::Backfill => {
+    let (seen, tail_floor) = match &context.plan.mode {
+        Mode::Export => (head.as_ref().map(Manifest::tail_versions).unwrap_or_default(), None),
+        Mode::Backfill { .. } => {
             bar.set_message("reading the versions the lake holds");
             let held = versions_in(lake, spec, window).await.map_err(lake_error)?;
             let floor = head.as_ref().and_then(|m| m.bookmark_micros).map_or(Micros::MAX, |b| b - spec.lookback);
@@ -142,6 +142,7 @@ async fn export_leased(
         key: spec.key,
         version: spec.version,
         base: head,
+        removed: Vec::new(),
         stats: RunStats {
             rows,
             requests: counters.requests(),
@@ -165,9 +166,9 @@ async fn versions_in(
     window: Window,
 ) -> Result<HashSet<Version>, LakeError> {
     let mut held = HashSet::new();
-    for committed in manifest::all(lake, spec.name).await? {
-        for file in committed.files.iter().filter(|f| f.overlaps(window.lower, window.upper)) {
-            for (id, key, version) in reader::versions(lake, file, spec.key, spec.version).await? {
+    for file in manifest::live_files(&manifest::all(lake, spec.name).await?) {
+        if file.overlaps(window.lower, window.upper) {
+            for (id, key, version) in reader::versions(lake, &file, spec.key, spec.version).await? {
                 if key.is_none_or(|k| window.contains(k)) {
                     held.insert((id, version));
                 }

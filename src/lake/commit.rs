@@ -60,14 +60,20 @@ pub async fn recover(lake: &Lake, table: &str) -> Result<Option<Manifest>, LakeE
             delete_run(lake, table, run).await?;
         }
     }
-    let head = manifest::latest(lake, table).await?;
-    if let Some(head) = &head {
-        let current = manifest::read_bookmark(lake, table).await?.is_some_and(|b| b.manifest >= head.number);
-        if !current {
-            manifest::write_bookmark(lake, head).await?;
-        }
+    // Manifests after the last one whose run wrote the bookmark may be half-published (a crash
+    // between commit and bookmark): publishing is idempotent, so finish them all.
+    let published = manifest::read_bookmark(lake, table).await?.map(|b| b.manifest);
+    let unfinished = match published {
+        Some(number) => manifest::since(lake, table, number).await?,
+        None => manifest::all(lake, table).await?,
+    };
+    for committed in &unfinished {
+        publish(lake, committed).await?;
     }
-    Ok(head)
+    if let Some(head) = unfinished.last() {
+        manifest::write_bookmark(lake, head).await?;
+    }
+    manifest::latest(lake, table).await
 }
 
 /// The RFC 3339 start of a run, from its id (`20261126T194817Z-...`); runs sort by it.
@@ -98,6 +104,8 @@ pub struct Pending {
     pub version: &'static str,
     /// The manifest the run started from.
     pub base: Option<Manifest>,
+    /// Files the run retires (a compaction's inputs).
+    pub removed: Vec<FileEntry>,
     pub stats: RunStats,
 }
 
@@ -140,7 +148,11 @@ pub async fn commit(lake: &Lake, mut pending: Pending, lease: &Lease) -> Result<
 async fn drop_committed_meanwhile(lake: &Lake, pending: &mut Pending, newer: &[Manifest]) -> Result<(), LakeError> {
     let (lower, upper) = pending.window;
     let mut theirs: HashSet<Version> = HashSet::new();
-    for other in newer.iter().filter(|m| m.run_id != pending.run_id) {
+    // A compaction rewrites rows the lake already held: it neither adds versions nor is undone.
+    if pending.kind == RunKind::Compact {
+        return Ok(());
+    }
+    for other in newer.iter().filter(|m| m.run_id != pending.run_id && m.kind != RunKind::Compact) {
         for file in other.files.iter().filter(|f| f.overlaps(lower, upper)) {
             theirs.extend(
                 reader::versions(lake, file, pending.key, pending.version).await?.into_iter().map(|(id, _, v)| (id, v)),
@@ -169,7 +181,7 @@ fn build(pending: &Pending, base: Option<&Manifest>) -> Manifest {
     let previous = base.and_then(|m| m.bookmark_micros);
     let bookmark = match pending.kind {
         RunKind::Export => previous.into_iter().chain(pending.max_key).max(),
-        RunKind::Backfill => previous,
+        RunKind::Backfill | RunKind::Compact => previous,
     };
     let tail = match bookmark {
         Some(bookmark) => {
@@ -189,6 +201,8 @@ fn build(pending: &Pending, base: Option<&Manifest>) -> Manifest {
     };
     let before = base.map(|m| m.totals.clone()).unwrap_or_default();
     let rows: u64 = pending.files.iter().map(|f| f.rows).sum();
+    let (removed_rows, removed_bytes) =
+        pending.removed.iter().fold((0, 0), |(rows, bytes), f| (rows + f.rows, bytes + f.bytes));
     let mut files = pending.files.clone();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Manifest {
@@ -201,11 +215,12 @@ fn build(pending: &Pending, base: Option<&Manifest>) -> Manifest {
         committed_at: time::format_rfc3339(time::now()),
         window: [time::format_rfc3339(pending.window.0), time::format_rfc3339(pending.window.1)],
         totals: Totals {
-            rows: before.rows + rows,
-            files: before.files + files.len() as u64,
-            bytes: before.bytes + files.iter().map(|f| f.bytes).sum::<u64>(),
+            rows: (before.rows + rows).saturating_sub(removed_rows),
+            files: (before.files + files.len() as u64).saturating_sub(pending.removed.len() as u64),
+            bytes: (before.bytes + files.iter().map(|f| f.bytes).sum::<u64>()).saturating_sub(removed_bytes),
         },
         files,
+        removed: pending.removed.clone(),
         bookmark: bookmark.map(time::format_rfc3339),
         bookmark_micros: bookmark,
         tail,
@@ -237,6 +252,9 @@ async fn publish(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
             }
             Err(err) => return Err(LakeError::store("publishing", &staged, err)),
         }
+    }
+    for file in &manifest.removed {
+        delete_if_present(lake, &Path::from(file.path.as_str())).await?;
     }
     Ok(())
 }

@@ -27,6 +27,8 @@ pub enum RunKind {
     Export,
     /// A re-read of a key range: adds versions, never moves the bookmark.
     Backfill,
+    /// A rewrite of small files into larger ones: the same rows, in fewer files.
+    Compact,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -42,6 +44,9 @@ pub struct Manifest {
     /// The window of the replication key this run read, `[lower, upper)` in RFC 3339.
     pub window: [String; 2],
     pub files: Vec<FileEntry>,
+    /// Data files this manifest retires (a compaction's inputs), deleted after publication.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<FileEntry>,
     /// The largest replication key committed so far (RFC 3339), `None` while the table is empty.
     pub bookmark: Option<String>,
     pub bookmark_micros: Option<Micros>,
@@ -152,6 +157,12 @@ pub async fn since(lake: &Lake, table: &str, after: u64) -> Result<Vec<Manifest>
             Err(err) => return Err(err),
         }
     }
+}
+
+/// The data files of a table as its manifests say: every file committed, less those retired.
+pub fn live_files(manifests: &[Manifest]) -> Vec<FileEntry> {
+    let removed: HashSet<&str> = manifests.iter().flat_map(|m| &m.removed).map(|f| f.path.as_str()).collect();
+    manifests.iter().flat_map(|m| &m.files).filter(|f| !removed.contains(f.path.as_str())).cloned().collect()
 }
 
 /// Every manifest of a table, in order.

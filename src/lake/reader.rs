@@ -133,3 +133,16 @@ pub async fn drop_versions(
         .map_err(|err| LakeError::store("rewriting", &staged, err))?;
     Ok(Some(file))
 }
+
+/// Every row of a file, as record batches.
+pub async fn batches(lake: &Lake, file: &FileEntry) -> Result<Vec<RecordBatch>, LakeError> {
+    let bytes = fetch(lake, file).await?;
+    let path = file.path.clone();
+    tokio::task::spawn_blocking(move || {
+        let parquet = |source| LakeError::Parquet { path: path.clone(), source };
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet)?.build().map_err(parquet)?;
+        reader.map(|batch| batch.map_err(|err| parquet(err.into()))).collect()
+    })
+    .await
+    .map_err(|err| LakeError::Task(err.to_string()))?
+}

@@ -1,0 +1,132 @@
+//! `close-lake compact`: merges each partition's small files into files of the target size.
+//!
+//! A compaction is a run like any other: it holds the table's lease, recovers, stages the merged
+//! files, and commits one manifest that lists the new files and retires the old ones. Readers that
+//! follow manifests see either the old files or the new ones, never both; after publication the old
+//! files are deleted, so once the command returns a glob reader sees every row exactly once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
+
+use arrow::array::AsArray;
+use arrow::datatypes::TimestampMicrosecondType;
+
+use crate::config::CompactPlan;
+use crate::convert::arrow_schema;
+use crate::error::Error;
+use crate::lake::commit::{self, Pending};
+use crate::lake::lease::{Lease, Scope};
+use crate::lake::manifest::{self, FileEntry, RunKind, RunStats};
+use crate::lake::writer::{PartitionBatch, RunFiles, StagedWriter, TARGET_FILE_BYTES};
+use crate::lake::{Lake, LakeError, reader};
+use crate::tables::TableSpec;
+use crate::time;
+
+/// A file below this is small: worth merging with its neighbours.
+const SMALL_FILE_BYTES: u64 = TARGET_FILE_BYTES / 2;
+
+pub async fn run(plan: CompactPlan) -> Result<(), Error> {
+    let lake = plan.dest.open().map_err(Error::Destination)?;
+    let run_id = crate::export::new_run_id();
+    let mut failed = 0;
+    for spec in &plan.tables {
+        match compact_table(&lake, spec, &plan, &run_id).await {
+            Ok((partitions, before, after)) => {
+                println!("{:<14} {partitions} partitions compacted, {before} files -> {after}", spec.name)
+            }
+            Err(err) => {
+                failed += 1;
+                eprintln!("close-lake: {}: {}", spec.name, crate::report::one_line(&err.to_string()));
+            }
+        }
+    }
+    if failed > 0 { Err(Error::TablesFailed { failed, total: plan.tables.len() }) } else { Ok(()) }
+}
+
+/// Returns the partitions compacted and the table's file count before and after.
+async fn compact_table(
+    lake: &Lake,
+    spec: &'static TableSpec,
+    plan: &CompactPlan,
+    run_id: &str,
+) -> Result<(usize, usize, usize), LakeError> {
+    let lease = Lease::acquire(lake, spec.name, &Scope::Table, run_id, plan.lease_ttl).await?;
+    let result = compact_leased(lake, spec, plan, run_id, &lease).await;
+    if result.is_err() {
+        commit::discard(lake, spec.name, run_id).await;
+    }
+    if let Err(err) = lease.release().await {
+        tracing::warn!(table = spec.name, error = %err, "could not release the lease");
+    }
+    result
+}
+
+async fn compact_leased(
+    lake: &Lake,
+    spec: &'static TableSpec,
+    plan: &CompactPlan,
+    run_id: &str,
+    lease: &Lease,
+) -> Result<(usize, usize, usize), LakeError> {
+    let started_at = time::now();
+    let head = commit::recover(lake, spec.name).await?;
+    let live = manifest::live_files(&manifest::all(lake, spec.name).await?);
+    let before = live.len();
+    let mut by_partition: BTreeMap<String, Vec<FileEntry>> = BTreeMap::new();
+    for file in live.into_iter().filter(|f| f.bytes < SMALL_FILE_BYTES) {
+        by_partition.entry(file.partition.clone()).or_default().push(file);
+    }
+    by_partition.retain(|partition, files| {
+        files.len() >= 2 && plan.partitions.as_ref().is_none_or(|wanted| wanted.contains(partition))
+    });
+    if by_partition.is_empty() {
+        return Ok((0, before, before));
+    }
+
+    let names = RunFiles {
+        table: spec.name,
+        partition_column: spec.partition_column(),
+        run_id: run_id.to_string(),
+        seq: Arc::new(AtomicU32::new(0)),
+    };
+    let mut files = Vec::new();
+    let mut removed = Vec::new();
+    for (partition, inputs) in &by_partition {
+        let mut writer = StagedWriter::new(lake.clone(), names.clone(), arrow_schema(spec), TARGET_FILE_BYTES);
+        for input in inputs {
+            for batch in reader::batches(lake, input).await? {
+                let keys = batch.column_by_name(spec.key).map(|c| c.as_primitive::<TimestampMicrosecondType>().clone());
+                let (min_key, max_key) =
+                    keys.map_or((None, None), |k| (arrow::compute::min(&k), arrow::compute::max(&k)));
+                let part = PartitionBatch { partition: partition.clone(), batch, min_key, max_key };
+                if let Err(err) = writer.write(part).await {
+                    writer.abort().await;
+                    return Err(err);
+                }
+            }
+        }
+        files.extend(writer.finish().await?);
+        removed.extend(inputs.iter().cloned());
+    }
+    let rows = files.iter().map(|f| f.rows).sum();
+    let (added, retired) = (files.len(), removed.len());
+    let pending = Pending {
+        table: spec.name,
+        kind: RunKind::Compact,
+        run_id: run_id.to_string(),
+        started_at,
+        window: (i64::MIN, i64::MAX),
+        files,
+        tail: Vec::new(),
+        max_key: None,
+        lookback: spec.lookback,
+        key: spec.key,
+        version: spec.version,
+        base: head,
+        removed,
+        stats: RunStats { rows, ..RunStats::default() },
+    };
+    commit::commit(lake, pending, lease).await?;
+    Ok((by_partition.len(), before, before - retired + added))
+}
