@@ -36,18 +36,18 @@ async fn kill_9_in_the_middle_of_a_run_then_a_rerun_is_exact() {
     child.wait().await.unwrap();
     assert!(staged_activities(&lake) > 0, "the kill left staged files behind");
     assert!(
-        lake_rows(&lake, "activities").len() < h.expected()["activities"].len(),
+        h.store.rows("activities").await.len() < h.expected()["activities"].len(),
         "killed before activities committed"
     );
-    assert_clean_tables(&lake);
+    h.store.assert_clean().await;
 
     let output = h.export(&[]).await;
     assert_success(&output);
     let expected = h.expected();
     for table in TABLES {
-        assert_table_exact(&lake, table, &expected[table]);
+        h.store.assert_exact(table, &expected[table]).await;
     }
-    assert_clean_tables(&lake);
+    h.store.assert_clean().await;
     assert_eq!(
         staged_files(&lake),
         0,
@@ -68,8 +68,8 @@ async fn a_crash_at_each_step_of_the_commit_then_a_rerun_is_exact() {
             )
             .await;
         assert!(!crashed.status.success(), "{step}: the run was meant to die");
-        assert_clean_tables(&lake);
-        let visible = lake_rows(&lake, "leads").len();
+        h.store.assert_clean().await;
+        let visible = h.store.rows("leads").await.len();
         match step {
             "before-manifest" | "after-manifest" => assert_eq!(visible, 0, "{step}: nothing published yet"),
             _ => assert!(visible > 0, "{step}: files were published before the crash"),
@@ -78,8 +78,8 @@ async fn a_crash_at_each_step_of_the_commit_then_a_rerun_is_exact() {
         // The rerun takes over the dead run's lease at once, finishes or discards its work, and goes on.
         let output = h.export(&["--tables", "leads"]).await;
         assert_success(&output);
-        assert_table_exact(&lake, "leads", &h.expected()["leads"]);
-        assert_clean_tables(&lake);
+        h.store.assert_exact("leads", &h.expected()["leads"]).await;
+        h.store.assert_clean().await;
         assert_eq!(staged_files(&lake), 0, "{step}: leftovers deleted");
         let manifests = all_files(&lake.join("_close_lake/manifests/leads")).len();
         assert_eq!(manifests, 1, "{step}: one committed run holds the data");

@@ -41,7 +41,7 @@ async fn full_export_lands_every_record_once(backend: Backend) {
     if backend == Backend::Gcs {
         return; // DuckDB cannot reach the fake GCS; the object_store read-back above is the check.
     }
-    let duck = duckdb_tables_at(&h.store.dest, &h.store.duckdb_setup());
+    let duck = duckdb_tables(&h.store.dest, &h.store.duckdb_setup());
     for table in TABLES {
         let seen = &duck[table];
         let ids: BTreeSet<String> = expected[table].iter().map(|(id, _)| id.clone()).collect();

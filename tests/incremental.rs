@@ -100,7 +100,7 @@ async fn start_date_bounds_the_first_run_only() {
     let data = h.sim.snapshot();
     let recent = versions(data.activities.iter().filter(|a| micros(&a["date_created"]) >= start_micros));
     assert!(!recent.is_empty() && recent.len() < data.activities.len());
-    assert_table_exact(&h.lake(), "activities", &recent);
+    h.store.assert_exact("activities", &recent).await;
     let tasks = versions(data.tasks.iter().filter(|t| micros(&t["date_updated"]) >= start_micros));
-    assert_table_exact(&h.lake(), "tasks", &tasks);
+    h.store.assert_exact("tasks", &tasks).await;
 }

@@ -14,5 +14,5 @@ async fn every_activity_is_exported_under_a_low_max_skip() {
     assert_success(&output);
     let expected = h.expected();
     assert!(expected["activities"].len() > 5_000);
-    assert_table_exact(&h.lake(), "activities", &expected["activities"]);
+    h.store.assert_exact("activities", &expected["activities"]).await;
 }

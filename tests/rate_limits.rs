@@ -15,7 +15,7 @@ async fn throttled_activities_wait_while_other_tables_go_on() {
     assert_success(&output);
     let expected = h.expected();
     for table in TABLES {
-        assert_table_exact(&h.lake(), table, &expected[table]);
+        h.store.assert_exact(table, &expected[table]).await;
     }
 
     // The JSON logs carry each table's duration and retries.

@@ -18,7 +18,7 @@ async fn every_field_of_every_real_record_is_recoverable() {
     let expected = h.expected();
     for table in TABLES {
         assert!(!expected[table].is_empty(), "the fixture has {table}");
-        assert_table_exact(&h.lake(), table, &expected[table]);
+        h.store.assert_exact(table, &expected[table]).await;
     }
 
     let data = h.sim.snapshot();

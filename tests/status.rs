@@ -38,7 +38,7 @@ async fn status_reports_every_table_after_an_export() {
     for entry in parsed["tables"].as_array().unwrap() {
         let table = entry["table"].as_str().unwrap();
         assert_eq!(entry["rows"].as_u64().unwrap() as usize, expected[table].len());
-        assert_eq!(entry["files"].as_u64().unwrap() as usize, parquet_files(&lake, table).len());
+        assert_eq!(entry["files"].as_u64().unwrap() as usize, h.store.parquet_files(table).await.len());
         assert!(entry["bookmark"].is_string());
     }
 }

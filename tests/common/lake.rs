@@ -188,8 +188,16 @@ impl TestLake {
         assert!(missing.is_empty() && extra.is_empty(), "{table}: missing {missing:?}, unexpected {extra:?}");
     }
 
-    /// Nothing but committed Parquet inside table folders: every file is listed by a manifest.
+    /// Nothing but committed Parquet inside table folders: every file is listed by a manifest, and
+    /// on local disk no other file (a temporary one of a killed write) sits there either.
     pub async fn assert_clean(&self) {
+        if let Some(path) = &self.path {
+            for table in TABLES {
+                for file in super::all_files(&path.join(table)) {
+                    assert!(file.extension().is_some_and(|e| e == "parquet"), "stray file: {}", file.display());
+                }
+            }
+        }
         let Some(store) = self.store() else { return };
         let mut committed = BTreeSet::new();
         for manifest in self.objects("_close_lake/manifests").await {

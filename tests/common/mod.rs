@@ -9,10 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::TimestampMicrosecondType;
 use close_sim::{Dataset, GenSpec, SimConfig, SimHandle};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
 pub const API_KEY: &str = "sim-key";
@@ -127,25 +124,6 @@ pub fn expected_versions(data: &Dataset) -> BTreeMap<&'static str, BTreeSet<(Str
     ])
 }
 
-/// The data files of a table, as a glob reader sees them.
-pub fn parquet_files(lake: &Path, table: &str) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&lake.join(table), &mut out);
-    out.sort();
-    out
-}
-
 /// Every file under a folder, recursively.
 pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -162,57 +140,6 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
-}
-
-pub fn read_batches(lake: &Path, table: &str) -> Vec<RecordBatch> {
-    let mut batches = Vec::new();
-    for path in parquet_files(lake, table) {
-        let file = std::fs::File::open(&path).expect("open parquet");
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet").build().expect("reader");
-        batches.extend(reader.map(|b| b.expect("batch")));
-    }
-    batches
-}
-
-/// Every `(id, date_updated)` row of a table, with repeats (a set would hide duplicates).
-pub fn lake_rows(lake: &Path, table: &str) -> Vec<(String, i64)> {
-    let mut rows = Vec::new();
-    for batch in read_batches(lake, table) {
-        let ids = batch.column_by_name("id").expect("id column").as_string::<i32>().clone();
-        let updated = batch
-            .column_by_name("date_updated")
-            .expect("date_updated column")
-            .as_primitive::<TimestampMicrosecondType>()
-            .clone();
-        for i in 0..batch.num_rows() {
-            rows.push((ids.value(i).to_string(), if updated.is_null(i) { i64::MIN } else { updated.value(i) }));
-        }
-    }
-    rows.sort();
-    rows
-}
-
-/// Asserts that a table holds exactly `expected`, each version once.
-pub fn assert_table_exact(lake: &Path, table: &str, expected: &BTreeSet<(String, i64)>) {
-    let rows = lake_rows(lake, table);
-    let unique: BTreeSet<_> = rows.iter().cloned().collect();
-    assert_eq!(rows.len(), unique.len(), "{table}: some (id, date_updated) appears twice");
-    let missing: Vec<_> = expected.difference(&unique).take(5).collect();
-    let extra: Vec<_> = unique.difference(expected).take(5).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "{table}: missing {missing:?}, unexpected {extra:?}");
-}
-
-/// No staged or temporary file inside a table folder.
-pub fn assert_clean_tables(lake: &Path) {
-    for table in TABLES {
-        for file in all_files(&lake.join(table)) {
-            assert!(
-                file.extension().is_some_and(|e| e == "parquet"),
-                "stray file in a table folder: {}",
-                file.display()
-            );
-        }
-    }
 }
 
 /// The Python of the test venv (made by `make test`), with duckdb installed.
@@ -237,13 +164,9 @@ pub fn run_python_args(script: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).expect("python prints JSON")
 }
 
-/// What DuckDB sees of every table: row count, ids, and the types of `id`, the key and the partition.
-pub fn duckdb_tables(lake: &Path) -> Value {
-    duckdb_tables_at(lake.to_str().expect("utf-8 path"), "")
-}
-
-/// The same for a lake at a URL (`s3://...`), after `setup` SQL (credentials, endpoint).
-pub fn duckdb_tables_at(url: &str, setup: &str) -> Value {
+/// What DuckDB sees of every table of the lake at `url` (a folder, or `s3://...` after `setup` SQL
+/// for credentials and endpoint): row count, ids, and the types of `id`, the key and the partition.
+pub fn duckdb_tables(url: &str, setup: &str) -> Value {
     run_python_args(
         r#"
 import duckdb, glob, json, os, sys
