@@ -34,11 +34,8 @@ mod xml;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use state::Shared;
 
@@ -55,8 +52,7 @@ pub const SERVICE_ACCOUNT_KEY: &str =
 pub struct FakeGcs {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: crate::serve::Server,
 }
 
 impl FakeGcs {
@@ -69,18 +65,8 @@ impl FakeGcs {
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<FakeGcs> {
         let shared = Arc::new(Shared::default());
         let app = Router::new().fallback(routes::dispatch).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = served.await {
-                tracing::error!("fake-gcs server failed: {e}");
-            }
-        });
-        Ok(FakeGcs { shared, addr, stop: Some(stop), task: Some(task) })
+        let server = crate::serve::Server::start(app, addr, "fake-gcs").await?;
+        Ok(FakeGcs { shared, addr: server.addr, server })
     }
 
     /// `http://127.0.0.1:PORT`: object_store's `with_base_url`.
@@ -105,22 +91,7 @@ impl FakeGcs {
     }
 
     /// Stops accepting connections and waits (at most 2 s) for open ones to finish.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(Duration::from_secs(2), &mut task).await.is_err()
-        {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for FakeGcs {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }

@@ -20,14 +20,11 @@ mod small;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
-use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::config::SimConfig;
 use crate::dataset::Dataset;
@@ -70,8 +67,7 @@ impl Shared {
 pub struct SimHandle {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: crate::serve::Server,
 }
 
 impl SimHandle {
@@ -107,18 +103,8 @@ impl SimHandle {
             .route("/_sim/reset_requests", post(admin::reset_requests))
             .fallback(routes::dispatch)
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = served.await {
-                tracing::error!("close-sim server failed: {e}");
-            }
-        });
-        Ok(SimHandle { shared, addr, stop: Some(stop), task: Some(task) })
+        let server = crate::serve::Server::start(app, addr, "close-sim").await?;
+        Ok(SimHandle { shared, addr: server.addr, server })
     }
 
     /// `http://127.0.0.1:PORT/api/v1`.
@@ -168,22 +154,7 @@ impl SimHandle {
     }
 
     /// Stops accepting connections and waits (at most 2 s) for open ones to finish.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(Duration::from_secs(2), &mut task).await.is_err()
-        {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for SimHandle {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
