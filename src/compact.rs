@@ -22,9 +22,11 @@ use crate::lake::writer::{PartitionBatch, RunFiles, StagedWriter, TARGET_FILE_BY
 use crate::lake::{Lake, LakeError, reader};
 use crate::tables::TableSpec;
 use crate::time;
+use object_store::ObjectStoreExt;
 
-/// A file below this is small: worth merging with its neighbours.
-const SMALL_FILE_BYTES: u64 = TARGET_FILE_BYTES / 2;
+/// A file below this is small: worth merging with its neighbours. Each input is decoded whole in
+/// memory, so this also bounds what one input costs.
+const SMALL_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 pub async fn run(plan: CompactPlan) -> Result<(), Error> {
     let lake = plan.dest.open().map_err(Error::Destination)?;
@@ -75,6 +77,10 @@ async fn compact_leased(
     let before = live.len();
     let mut by_partition: BTreeMap<String, Vec<FileEntry>> = BTreeMap::new();
     for file in live.into_iter().filter(|f| f.bytes < SMALL_FILE_BYTES) {
+        // A file still staged belongs to a run (a backfill) that is publishing it: leave it.
+        if lake.store().head(&object_store::path::Path::from(file.staged.as_str())).await.is_ok() {
+            continue;
+        }
         by_partition.entry(file.partition.clone()).or_default().push(file);
     }
     by_partition.retain(|partition, files| {
@@ -110,13 +116,20 @@ async fn compact_leased(
         removed.extend(inputs.iter().cloned());
     }
     let rows = files.iter().map(|f| f.rows).sum();
+    let keys = |pick: fn(&FileEntry) -> Option<&String>| {
+        removed.iter().filter_map(pick).filter_map(|k| time::parse_timestamp(k))
+    };
+    let window = (
+        keys(|f| f.min_key.as_ref()).min().unwrap_or_default(),
+        keys(|f| f.max_key.as_ref()).max().unwrap_or_default() + 1,
+    );
     let (added, retired) = (files.len(), removed.len());
     let pending = Pending {
         table: spec.name,
         kind: RunKind::Compact,
         run_id: run_id.to_string(),
         started_at,
-        window: (i64::MIN, i64::MAX),
+        window,
         files,
         tail: Vec::new(),
         max_key: None,

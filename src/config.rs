@@ -160,7 +160,7 @@ impl CompactPlan {
             dest: parse_dest(args.dest.as_deref(), env)?,
             tables: parse_tables(args.tables.as_deref())?,
             partitions,
-            lease_ttl: parse_duration_var("CLOSE_LAKE_LEASE_TTL", env.lease_ttl.as_deref(), DEFAULT_LEASE_TTL)?,
+            lease_ttl: parse_lease_ttl(env)?,
         })
     }
 }
@@ -195,10 +195,7 @@ impl ExportPlan {
         };
         let api_url = parse_api_url(args.api_url.as_deref(), env)?;
         let lag = parse_duration_var("CLOSE_LAKE_LAG", env.lag.as_deref(), DEFAULT_LAG)?;
-        let lease_ttl = parse_duration_var("CLOSE_LAKE_LEASE_TTL", env.lease_ttl.as_deref(), DEFAULT_LEASE_TTL)?;
-        if lease_ttl < MIN_LEASE_TTL {
-            return Err(ConfigError::LeaseTooShort { value: env.lease_ttl.clone().unwrap_or_default() });
-        }
+        let lease_ttl = parse_lease_ttl(env)?;
         // The key is checked last so that a run without one still reports every other mistake first.
         let key = env.api_key.clone().ok_or(ConfigError::MissingApiKey)?;
         Ok(ExportPlan {
@@ -308,6 +305,14 @@ fn parse_day(source_name: &'static str, value: &str) -> Result<Micros, ConfigErr
     time::parse_date(value.trim())
         .map(time::date_start)
         .ok_or_else(|| ConfigError::BadDate { source_name, value: value.to_string() })
+}
+
+fn parse_lease_ttl(env: &Env) -> Result<Micros, ConfigError> {
+    let ttl = parse_duration_var("CLOSE_LAKE_LEASE_TTL", env.lease_ttl.as_deref(), DEFAULT_LEASE_TTL)?;
+    if ttl < MIN_LEASE_TTL {
+        return Err(ConfigError::LeaseTooShort { value: env.lease_ttl.clone().unwrap_or_default() });
+    }
+    Ok(ttl)
 }
 
 fn parse_duration_var(var: &'static str, value: Option<&str>, default: &str) -> Result<Micros, ConfigError> {

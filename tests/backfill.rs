@@ -157,3 +157,15 @@ async fn an_event_log_range_older_than_30_days_is_refused() {
         .await;
     assert_success(&ok);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_after_a_backfill_of_a_new_table_adds_nothing_twice() {
+    let h = Harness::generated(GenSpec { activities: 600, ..GenSpec::default() }).await;
+    let to = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive().to_string();
+    let backfill = ["backfill", "--from", "2020-01-01", "--to", &to, "--tables", "activities", "--dest", &h.store.dest];
+    assert_success(&h.close_lake(&backfill, &[("CLOSE_LAKE_LAG", "0s")]).await);
+    let expected = h.expected();
+    h.store.assert_exact("activities", &expected["activities"]).await;
+    assert_success(&h.export(&["--tables", "activities"]).await);
+    h.store.assert_exact("activities", &expected["activities"]).await;
+}

@@ -77,16 +77,14 @@ async fn export_leased(
     }
     tracing::info!(table = spec.name, %window, ?kind, "reading");
 
-    // An export drops the versions of its re-read span (the tail); a backfill, every version the
-    // lake holds in its range. A backfill's rows near the bookmark join the tail, so the next
-    // export does not add them again.
-    let (seen, tail_floor) = match &context.plan.mode {
-        Mode::Export => (head.as_ref().map(Manifest::tail_versions).unwrap_or_default(), None),
-        Mode::Backfill { .. } => {
+    // An export drops the versions of its re-read span (the tail); a backfill, and an export of a
+    // table that only backfills have filled so far, every version the lake holds in the window.
+    let seen = match (&context.plan.mode, &head) {
+        (Mode::Export, Some(head)) if head.bookmark_micros.is_some() => head.tail_versions(),
+        (Mode::Export, None) => HashSet::new(),
+        _ => {
             bar.set_message("reading the versions the lake holds");
-            let held = versions_in(lake, spec, window).await.map_err(lake_error)?;
-            let floor = head.as_ref().and_then(|m| m.bookmark_micros).map_or(Micros::MAX, |b| b - spec.lookback);
-            (held, Some(floor))
+            versions_in(lake, spec, window).await.map_err(lake_error)?
         }
     };
     let run = Arc::new(TableRun {
@@ -94,7 +92,6 @@ async fn export_leased(
         spec,
         decoder: Decoder::new(spec, &context.run_id, now),
         seen,
-        tail_floor,
         files: RunFiles {
             table: spec.name,
             partition_column: spec.partition_column(),
@@ -137,7 +134,7 @@ async fn export_leased(
         window: (window.lower, window.upper),
         files,
         max_key: tails.iter().filter_map(TailCollector::max_key).max(),
-        tail: TailCollector::merge(Micros::MIN, &[], tails),
+        tail: TailCollector::rows(tails),
         lookback: spec.lookback,
         key: spec.key,
         version: spec.version,

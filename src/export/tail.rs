@@ -14,33 +14,18 @@ use crate::time::Micros;
 
 #[derive(Debug, Clone)]
 pub struct TailCollector {
-    floor: Floor,
+    lookback: Micros,
     by_key: BTreeMap<Micros, Vec<(String, Option<Micros>)>>,
-}
-
-/// Which rows a collector keeps.
-#[derive(Debug, Clone, Copy)]
-enum Floor {
-    /// Within the look-back of the largest key seen (exports: the bookmark is that key).
-    Sliding(Micros),
-    /// At or after a fixed key (backfills: the next export's re-read span is known).
-    Fixed(Micros),
 }
 
 impl TailCollector {
     pub fn new(lookback: Micros) -> TailCollector {
-        TailCollector { floor: Floor::Sliding(lookback), by_key: BTreeMap::new() }
+        TailCollector { lookback, by_key: BTreeMap::new() }
     }
 
-    pub fn from_floor(floor: Micros) -> TailCollector {
-        TailCollector { floor: Floor::Fixed(floor), by_key: BTreeMap::new() }
-    }
-
+    /// Rows below this cannot be in the next run's re-read span.
     fn floor(&self) -> Option<Micros> {
-        match self.floor {
-            Floor::Sliding(lookback) => self.max_key().map(|max| max - lookback),
-            Floor::Fixed(floor) => Some(floor),
-        }
+        self.max_key().map(|max| max - self.lookback)
     }
 
     pub fn max_key(&self) -> Option<Micros> {
@@ -60,15 +45,14 @@ impl TailCollector {
         }
     }
 
-    /// The tail of the next run: rows of `previous` and of `windows` with key at or after `from`.
-    pub fn merge(from: Micros, previous: &[TailRow], windows: Vec<TailCollector>) -> Vec<TailRow> {
-        let mut rows: Vec<TailRow> =
-            previous.iter().filter(|(_, key, _)| key.is_some_and(|k| k >= from)).cloned().collect();
-        for window in windows {
-            for (key, ids) in window.by_key.range(from..) {
-                rows.extend(ids.iter().map(|(id, version)| (id.clone(), Some(*key), *version)));
-            }
-        }
+    /// The rows the collectors of a run's windows kept; the commit keeps those in the final
+    /// bookmark's look-back (see `lake::commit`).
+    pub fn rows(windows: Vec<TailCollector>) -> Vec<TailRow> {
+        let mut rows: Vec<TailRow> = windows
+            .into_iter()
+            .flat_map(|w| w.by_key.into_iter())
+            .flat_map(|(key, ids)| ids.into_iter().map(move |(id, version)| (id, Some(key), version)))
+            .collect();
         rows.sort();
         rows.dedup();
         rows
@@ -89,8 +73,8 @@ mod tests {
         tail.add(&[row("a", 1), row("b", 5), row("c", 20)]);
         tail.add(&[row("d", 12), row("e", 30)]);
         assert_eq!(tail.max_key(), Some(30));
-        let merged = TailCollector::merge(20, &[], vec![tail]);
-        let ids: Vec<_> = merged.iter().map(|(id, _, _)| id.as_str()).collect();
+        let rows = TailCollector::rows(vec![tail]);
+        let ids: Vec<_> = rows.iter().map(|(id, _, _)| id.as_str()).collect();
         assert_eq!(ids, ["c", "e"]);
     }
 
@@ -98,9 +82,8 @@ mod tests {
     fn a_zero_look_back_keeps_the_ties_at_the_bookmark() {
         let mut tail = TailCollector::new(0);
         tail.add(&[row("a", 7), row("b", 9), row("c", 9)]);
-        let merged =
-            TailCollector::merge(9, &[("z".into(), Some(9), Some(9)), ("y".into(), Some(3), Some(3))], vec![tail]);
-        let ids: Vec<_> = merged.iter().map(|(id, _, _)| id.as_str()).collect();
-        assert_eq!(ids, ["b", "c", "z"]);
+        let rows = TailCollector::rows(vec![tail]);
+        let ids: Vec<_> = rows.iter().map(|(id, _, _)| id.as_str()).collect();
+        assert_eq!(ids, ["b", "c"]);
     }
 }

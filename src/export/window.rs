@@ -41,21 +41,9 @@ pub struct TableRun {
     pub decoder: Decoder,
     /// Versions the lake already holds in the span this run reads (dropped as repeats).
     pub seen: HashSet<Version>,
-    /// Where the tail starts for a backfill (the next export's re-read span); exports slide it.
-    pub tail_floor: Option<Micros>,
     pub files: RunFiles,
     pub counters: Arc<Counters>,
     pub bar: ProgressBar,
-}
-
-impl TableRun {
-    /// The collector of this run's rows near the bookmark.
-    fn new_tail(&self) -> TailCollector {
-        match self.tail_floor {
-            Some(floor) => TailCollector::from_floor(floor),
-            None => TailCollector::new(self.spec.lookback),
-        }
-    }
 }
 
 pub enum WindowResult {
@@ -101,7 +89,7 @@ async fn fetch_all(
     may_split: bool,
     tx: mpsc::Sender<PartitionBatch>,
 ) -> Result<Fetched, TableError> {
-    let mut tail = run.new_tail();
+    let mut tail = TailCollector::new(run.spec.lookback);
     let mut cursor = CursorVersions::default();
     let mut rows = 0;
     let mut first = true;
@@ -308,7 +296,7 @@ pub async fn read_full(
     let (parts, keys, coerced) = job.await.map_err(|err| task_error(&run, err))??;
     run.counters.add_rows(keys.len() as u64, coerced);
     report::tick(&run.bar, &run.counters);
-    let mut tail = run.new_tail();
+    let mut tail = TailCollector::new(run.spec.lookback);
     tail.add(&keys);
 
     let (tx, rx) = mpsc::channel(WRITE_QUEUE);

@@ -8,9 +8,11 @@
 //!    and takes the next number), publish the staged files into the table folders (rename on local
 //!    disk, copy then delete on object stores), then write the bookmark.
 //!
-//! An export holds the table's lease; a backfill holds the lease of its key range. Several runs of
-//! one table can therefore commit side by side; the manifest numbers order them, and the check in
-//! step 3 keeps each version once.
+//! An export (or a compaction) holds the table's lease; a backfill holds the lease of its key range.
+//! Several runs of one table can therefore commit side by side; the manifest numbers order them,
+//! and the check in step 3 keeps each version once. A file a later manifest retires (a compaction's
+//! input) is never published again, and the bookmark object is a low-water mark: every manifest up
+//! to the one it names is published, and recovery finishes those after it.
 //!
 //! A kill at any step leaves either an uncommitted run (invisible in table folders, deleted by the
 //! next recovery) or a committed one (published by the next recovery).
@@ -44,44 +46,40 @@ pub async fn recover(lake: &Lake, table: &str) -> Result<Option<Manifest>, LakeE
         .filter(|run| !live.contains(run))
         .collect();
     if !orphans.is_empty() {
-        // A run that died after its commit point left a manifest newer than its start: find it.
-        let earliest = orphans.iter().map(String::as_str).min().unwrap_or_default().to_string();
-        for committed in manifest::all(lake, table).await?.into_iter().rev() {
-            if committed.committed_at.as_str() < run_started(&earliest).as_str() {
-                break;
-            }
-            if orphans.contains(&committed.run_id) {
-                tracing::info!(table, manifest = committed.number, "finishing the publication of a committed run");
-                publish(lake, &committed).await?;
-            }
+        // A run that died after its commit point left a manifest: publish it. Any other orphan never
+        // committed: delete what it staged.
+        let manifests = manifest::all(lake, table).await?;
+        let retired = retired_paths(&manifests);
+        for committed in manifests.iter().filter(|m| orphans.contains(&m.run_id)) {
+            tracing::info!(table, manifest = committed.number, "finishing the publication of a committed run");
+            publish(lake, committed, &retired).await?;
         }
-        for run in &orphans {
+        for run in orphans.iter().filter(|run| !manifests.iter().any(|m| &m.run_id == *run)) {
             tracing::info!(table, run, "deleting what a run that never committed staged");
             delete_run(lake, table, run).await?;
         }
     }
-    // Manifests after the last one whose run wrote the bookmark may be half-published (a crash
-    // between commit and bookmark): publishing is idempotent, so finish them all.
+    // The bookmark object names the manifest up to which every manifest is published. Those after
+    // it may be half-published (a crash between commit and bookmark, or runs that finished out of
+    // order): publishing is idempotent, so finish them all and move the mark to the newest.
     let published = manifest::read_bookmark(lake, table).await?.map(|b| b.manifest);
     let unfinished = match published {
         Some(number) => manifest::since(lake, table, number).await?,
         None => manifest::all(lake, table).await?,
     };
-    for committed in &unfinished {
-        publish(lake, committed).await?;
-    }
     if let Some(head) = unfinished.last() {
+        let retired = retired_paths(&unfinished);
+        for committed in &unfinished {
+            publish(lake, committed, &retired).await?;
+        }
         manifest::write_bookmark(lake, head).await?;
     }
     manifest::latest(lake, table).await
 }
 
-/// The RFC 3339 start of a run, from its id (`20261126T194817Z-...`); runs sort by it.
-fn run_started(run_id: &str) -> String {
-    let stamp = run_id.split('-').next().unwrap_or_default();
-    chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ")
-        .map(|t| time::format_rfc3339(t.and_utc().timestamp_micros()))
-        .unwrap_or_default()
+/// The data files that a manifest retires (compaction inputs): never published again.
+fn retired_paths(manifests: &[Manifest]) -> HashSet<String> {
+    manifests.iter().flat_map(|m| &m.removed).map(|f| f.path.clone()).collect()
 }
 
 /// What a run brings to its commit.
@@ -127,8 +125,12 @@ pub async fn commit(lake: &Lake, mut pending: Pending, lease: &Lease) -> Result<
         if pending.files.is_empty() {
             return Ok(None);
         }
+        if pending.kind == RunKind::Backfill {
+            pending.tail = backfill_tail(lake, &pending, base.as_ref()).await?;
+        }
         let manifest = build(&pending, base.as_ref());
         lease.check().await?;
+        staged_files_exist(lake, &pending).await?;
         crash_point("before-manifest");
         match manifest::create(lake, &manifest).await {
             Ok(()) => {}
@@ -136,15 +138,39 @@ pub async fn commit(lake: &Lake, mut pending: Pending, lease: &Lease) -> Result<
             Err(err) => return Err(err),
         }
         crash_point("after-manifest");
-        publish(lake, &manifest).await?;
+        publish(lake, &manifest, &HashSet::new()).await?;
         crash_point("after-publish");
-        manifest::write_bookmark(lake, &manifest).await?;
+        manifest::advance_bookmark(lake, &manifest).await?;
         return Ok(Some(manifest));
     }
 }
 
+/// The rows of a backfill that the next export will read again (key at or after the final base's
+/// bookmark minus the look-back), read back from its staged files: known only at commit time,
+/// because an export may move the bookmark while the backfill runs.
+async fn backfill_tail(lake: &Lake, pending: &Pending, base: Option<&Manifest>) -> Result<Vec<TailRow>, LakeError> {
+    let from = base.and_then(|m| m.bookmark_micros).map_or(Micros::MIN, |b| b - pending.lookback);
+    let mut tail = Vec::new();
+    for file in pending.files.iter().filter(|f| f.overlaps(from, Micros::MAX)) {
+        let rows = reader::versions(lake, file, pending.key, pending.version).await?;
+        tail.extend(rows.into_iter().filter(|(_, key, _)| key.is_some_and(|k| k >= from)));
+    }
+    Ok(tail)
+}
+
+/// Fails if a staged file of the run is gone: a run that lost its lease may have had its staging
+/// deleted by another's recovery, and a manifest must never name a file that does not exist.
+async fn staged_files_exist(lake: &Lake, pending: &Pending) -> Result<(), LakeError> {
+    for file in &pending.files {
+        let staged = Path::from(file.staged.as_str());
+        lake.store().head(&staged).await.map_err(|err| LakeError::store("checking staged file", &staged, err))?;
+    }
+    Ok(())
+}
+
 /// Drops from the pending files every version that a manifest committed after the run's base
-/// already holds in the run's key range.
+/// already holds in the run's key range (files that a later manifest retires are read through the
+/// compaction that merged them).
 async fn drop_committed_meanwhile(lake: &Lake, pending: &mut Pending, newer: &[Manifest]) -> Result<(), LakeError> {
     let (lower, upper) = pending.window;
     let mut theirs: HashSet<Version> = HashSet::new();
@@ -152,8 +178,9 @@ async fn drop_committed_meanwhile(lake: &Lake, pending: &mut Pending, newer: &[M
     if pending.kind == RunKind::Compact {
         return Ok(());
     }
-    for other in newer.iter().filter(|m| m.run_id != pending.run_id && m.kind != RunKind::Compact) {
-        for file in other.files.iter().filter(|f| f.overlaps(lower, upper)) {
+    let retired = retired_paths(newer);
+    for other in newer.iter().filter(|m| m.run_id != pending.run_id) {
+        for file in other.files.iter().filter(|f| f.overlaps(lower, upper) && !retired.contains(&f.path)) {
             theirs.extend(
                 reader::versions(lake, file, pending.key, pending.version).await?.into_iter().map(|(id, _, v)| (id, v)),
             );
@@ -238,9 +265,16 @@ fn crash_point(step: &str) {
 
 /// Moves a committed run's staged files to their final paths. Idempotent: a file already moved is
 /// skipped, so a crash half-way is finished by the next recovery.
-async fn publish(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
+///
+/// A file that a later manifest retires (`retired`) is not published: its staged copy, if any, is
+/// deleted, so a compaction's inputs never come back.
+async fn publish(lake: &Lake, manifest: &Manifest, retired: &HashSet<String>) -> Result<(), LakeError> {
     for file in &manifest.files {
         let (staged, path) = (Path::from(file.staged.as_str()), Path::from(file.path.as_str()));
+        if retired.contains(&file.path) {
+            delete_if_present(lake, &staged).await?;
+            continue;
+        }
         match lake.store().rename(&staged, &path).await {
             Ok(()) => {}
             Err(object_store::Error::NotFound { .. }) => {

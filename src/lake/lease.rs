@@ -1,4 +1,5 @@
-//! Table leases: at most one run exports a table at a time.
+//! Leases: at most one run exports (or compacts) a table at a time, and at most one backfills a
+//! given key range of it.
 //!
 //! A lease is an object created with a create-if-absent write. It records its holder (host, pid,
 //! run) and an expiry that a heartbeat pushes forward. A run that finds a lease fails at once with
@@ -101,10 +102,11 @@ impl Lease {
         Ok(Lease { lake: lake.clone(), table: table.to_string(), path, record, heartbeat })
     }
 
-    /// Fails if another run has taken the lease over (it expired while this run was stalled).
+    /// Fails if the lease is no longer this run's: taken over, or expired (another run may then
+    /// have treated this run as dead and deleted what it staged).
     pub async fn check(&self) -> Result<(), LakeError> {
         let (held, _) = read(&self.lake, &self.path).await?;
-        if held.run_id == self.record.run_id {
+        if held.run_id == self.record.run_id && held.expires_micros > time::now() {
             Ok(())
         } else {
             Err(LakeError::LeaseLost { table: self.table.clone(), holder: held.holder() })
@@ -128,8 +130,6 @@ impl Drop for Lease {
     }
 }
 
-/// Creates the lease if absent. An answer that says it exists may be this run's own create, retried
-/// after a timeout: the lease's run id decides.
 /// The runs holding a live lease on a table (its export, and backfills of its ranges): their
 /// staged files are theirs, not leftovers.
 pub async fn live_runs(lake: &Lake, table: &str) -> Result<HashSet<String>, LakeError> {
@@ -158,6 +158,8 @@ pub async fn live_runs(lake: &Lake, table: &str) -> Result<HashSet<String>, Lake
     Ok(live)
 }
 
+/// Creates the lease if absent. An answer that says it exists may be this run's own create, retried
+/// after a timeout: the lease's run id decides.
 async fn try_create(lake: &Lake, path: &Path, record: &LeaseRecord) -> Result<bool, LakeError> {
     let options = PutOptions { mode: PutMode::Create, ..Default::default() };
     match lake.store().put_opts(path, payload(record), options).await {

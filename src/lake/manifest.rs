@@ -4,8 +4,9 @@
 //! writer wins each number: it is the commit point. It lists the run's files (final and staged
 //! paths, rows, bytes, key range), the window read, the resulting bookmark, the versions near the
 //! bookmark that the next run will read again (the tail), and running totals for `status`.
-//! The bookmark object is a convenience written after publication; it is always derivable from
-//! the newest manifest.
+//! The bookmark object is written after publication and names the manifest up to which every
+//! manifest is published (a low-water mark); the bookmark value itself is always that of the newest
+//! manifest.
 
 use std::collections::HashSet;
 
@@ -200,6 +201,17 @@ pub async fn read_bookmark(lake: &Lake, table: &str) -> Result<Option<Bookmark>,
         Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => Ok(None),
         Err(err) => Err(err),
     }
+}
+
+/// Moves the bookmark object to `manifest` if it names the manifest just before it: the object is a
+/// low-water mark (every manifest up to it is published), so a run that finished before an earlier
+/// one leaves it for the next recovery to move.
+pub async fn advance_bookmark(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
+    let current = read_bookmark(lake, &manifest.table).await?.map_or(0, |b| b.manifest);
+    if current + 1 == manifest.number {
+        write_bookmark(lake, manifest).await?;
+    }
+    Ok(())
 }
 
 pub async fn write_bookmark(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {

@@ -23,8 +23,11 @@ use crate::time::{self, Micros};
 pub type Version = (String, Option<Micros>);
 
 /// The bytes of a file of a manifest: published, or still staged.
+///
+/// Publication on object stores is copy then delete, so a file can be missed at both places while
+/// another run publishes it: the final path is tried again last.
 async fn fetch(lake: &Lake, file: &FileEntry) -> Result<Bytes, LakeError> {
-    for path in [&file.path, &file.staged] {
+    for path in [&file.path, &file.staged, &file.path] {
         let path = Path::from(path.as_str());
         match lake.store().get(&path).await {
             Ok(got) => return got.bytes().await.map_err(|err| LakeError::store("reading", &path, err)),
