@@ -53,6 +53,7 @@ async fn compaction_keeps_every_row_once_and_drops_the_file_count() {
     assert_success(&output);
     let files_after: usize =
         futures::future::join_all(TABLES.map(|t| h.store.parquet_files(t))).await.iter().map(Vec::len).sum();
+    eprintln!("parquet files: {files_before} before compaction, {files_after} after");
     assert!(files_after < files_before, "files: {files_before} before, {files_after} after");
     assert_eq!(all_rows(&h), before, "every query result is unchanged");
     h.store.assert_clean().await;
