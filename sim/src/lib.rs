@@ -29,7 +29,7 @@ pub mod gcs;
 pub mod generate;
 mod kinds;
 pub mod mutate;
-mod serve;
+pub mod serve;
 mod server;
 mod store;
 mod time;

@@ -1,7 +1,6 @@
 //! `close-sim`: serves a simulated Close API until killed. Prints exactly one line,
 //! `close-sim listening on http://127.0.0.1:PORT/api/v1`, once it accepts connections.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,26 +99,8 @@ async fn run(args: Args) -> std::io::Result<()> {
             SimHandle::start_generated(&spec, config, addr).await?
         }
     };
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "close-sim listening on {}", sim.base_url())?;
-    out.flush()?;
-    drop(out);
-    wait_for_signal().await;
+    close_sim::serve::announce("close-sim", &sim.base_url())?;
+    close_sim::serve::wait_for_signal().await;
     sim.shutdown().await;
     Ok(())
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

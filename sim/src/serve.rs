@@ -1,5 +1,6 @@
-//! The lifecycle both stand-in servers share: bind a loopback port, serve an axum router in a task,
-//! stop on request (waiting up to 2 s for open connections) or when dropped.
+//! What both stand-in servers share: bind a loopback port, serve an axum router in a task, stop on
+//! request (waiting up to 2 s for open connections) or when dropped; and, for their binaries, the
+//! announcement of the address and the wait for a signal.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -51,4 +52,29 @@ impl Drop for Server {
             task.abort();
         }
     }
+}
+
+/// Prints the one line the binaries promise (`<name> listening on <url>`) and flushes it, so a
+/// script reading stdout learns the address at once.
+pub fn announce(name: &str, url: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{name} listening on {url}")?;
+    out.flush()
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -1,7 +1,6 @@
 //! `fake-gcs`: serves a fake Google Cloud Storage (XML API) until killed. Prints exactly one line,
 //! `fake-gcs listening on http://127.0.0.1:PORT`, once it accepts connections.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -36,26 +35,8 @@ async fn run(args: Args) -> std::io::Result<()> {
     for bucket in &args.buckets {
         gcs.create_bucket(bucket);
     }
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "fake-gcs listening on {}", gcs.base_url())?;
-    out.flush()?;
-    drop(out);
-    wait_for_signal().await;
+    close_sim::serve::announce("fake-gcs", &gcs.base_url())?;
+    close_sim::serve::wait_for_signal().await;
     gcs.shutdown().await;
     Ok(())
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
