@@ -7,11 +7,12 @@ PYTHON  := $(VENV)/bin/python
 CARGO   ?= cargo
 RELEASE := target/release
 
-.PHONY: help demo test lint unit build release venv clean
+.PHONY: help demo test bench lint unit build release venv clean
 
 help:
 	@echo "make demo   build, start the bundled Close simulator, export it to ./lake, print what landed"
 	@echo "make test   the whole suite: fmt, clippy, unit and integration tests (DuckDB in a local venv)"
+	@echo "make bench  export simulated accounts of two sizes (release build): time and peak memory"
 
 release:
 	$(CARGO) build --release --workspace --bins
@@ -30,6 +31,25 @@ demo: release
 	CLOSE_API_KEY=sim-key CLOSE_API_URL=$$url CLOSE_LAKE_LOG=$${CLOSE_LAKE_LOG:-warn} $(RELEASE)/close-lake export --dest ./lake; \
 	echo; echo "== close-lake status --dest ./lake"; \
 	$(RELEASE)/close-lake status --dest ./lake
+
+# Exports simulated accounts of 50k and 200k activities (plus a tenth as many leads and tasks) to a
+# scratch lake and prints each run's summary, wall time and peak memory. The simulator paces every
+# endpoint group at 100 requests a second, as Close's RateLimit headers do.
+BENCH_SIZES ?= 50000 200000
+bench: release
+	@set -euo pipefail; \
+	for n in $(BENCH_SIZES); do \
+	  $(RELEASE)/close-sim --port 0 --activities $$n --leads $$((n / 10)) --tasks $$((n / 10)) > .bench-sim.log & sim=$$!; \
+	  trap 'kill $$sim 2>/dev/null || true; rm -rf .bench-lake .bench-sim.log' EXIT; \
+	  url=$$($(call address_in,.bench-sim.log)) || { echo "the simulator did not start"; exit 1; }; \
+	  rm -rf .bench-lake; echo "== $$n activities, $$((n / 10)) leads, $$((n / 10)) tasks"; \
+	  start=$$(date +%s.%N); \
+	  if [ -x /usr/bin/time ]; then measure="/usr/bin/time -f %M"; else measure=""; fi; \
+	  CLOSE_API_KEY=sim-key CLOSE_API_URL=$$url/api/v1 CLOSE_LAKE_LAG=0s CLOSE_LAKE_LOG=warn \
+	    $$measure $(RELEASE)/close-lake export --dest .bench-lake --tables activities,leads,tasks 2> .bench-rss; \
+	  echo "wall $$(echo "$$(date +%s.%N) - $$start" | bc) s, peak RSS $$(tail -n1 .bench-rss) KiB"; \
+	  kill $$sim; wait $$sim 2>/dev/null || true; \
+	done; rm -f .bench-rss
 
 # The Python readers the tests use (DuckDB), in a venv of this checkout.
 venv: $(VENV)/.installed
