@@ -53,15 +53,16 @@ async fn compact_table(
     plan: &CompactPlan,
     run_id: &str,
 ) -> Result<(usize, usize, usize), LakeError> {
-    let lease = Lease::acquire(lake, spec.name, &Scope::Table, run_id, plan.lease_ttl).await?;
-    let result = compact_leased(lake, spec, plan, run_id, &lease).await;
-    if result.is_err() {
-        commit::discard(lake, spec.name, run_id).await;
-    }
-    if let Err(err) = lease.release().await {
-        tracing::warn!(table = spec.name, error = %err, "could not release the lease");
-    }
-    result
+    commit::leased(
+        lake,
+        spec.name,
+        &Scope::Table,
+        run_id,
+        plan.lease_ttl,
+        |err| err,
+        async |lease| compact_leased(lake, spec, plan, run_id, lease).await,
+    )
+    .await
 }
 
 async fn compact_leased(

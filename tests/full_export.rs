@@ -55,20 +55,11 @@ async fn full_export_lands_every_record_once(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_export_to_a_local_folder() {
-    full_export_lands_every_record_once(Backend::Local).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_export_to_s3() {
-    full_export_lands_every_record_once(Backend::S3).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_export_to_gcs() {
-    full_export_lands_every_record_once(Backend::Gcs).await;
-}
+on_backends!(full_export_lands_every_record_once:
+    Local => a_full_export_to_a_local_folder,
+    S3 => a_full_export_to_s3,
+    Gcs => a_full_export_to_gcs,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_of_every_type_are_exported() {

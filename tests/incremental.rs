@@ -75,20 +75,11 @@ async fn a_second_run_exports_only_what_changed(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_run_to_a_local_folder_exports_only_what_changed() {
-    a_second_run_exports_only_what_changed(Backend::Local).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_run_to_s3_exports_only_what_changed() {
-    a_second_run_exports_only_what_changed(Backend::S3).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_run_to_gcs_exports_only_what_changed() {
-    a_second_run_exports_only_what_changed(Backend::Gcs).await;
-}
+on_backends!(a_second_run_exports_only_what_changed:
+    Local => a_second_run_to_a_local_folder_exports_only_what_changed,
+    S3 => a_second_run_to_s3_exports_only_what_changed,
+    Gcs => a_second_run_to_gcs_exports_only_what_changed,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_date_bounds_the_first_run_only() {

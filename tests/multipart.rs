@@ -124,22 +124,12 @@ async fn pending_uploads(store: &TestLake) -> usize {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_large_file_round_trips_through_s3_multipart() {
-    round_trip(Backend::S3).await;
-}
+on_backends!(round_trip:
+    S3 => a_large_file_round_trips_through_s3_multipart,
+    Gcs => a_large_file_round_trips_through_gcs_multipart,
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_large_file_round_trips_through_gcs_multipart() {
-    round_trip(Backend::Gcs).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_aborted_s3_upload_leaves_no_parts() {
-    a_failed_upload_leaves_no_parts(Backend::S3).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_aborted_gcs_upload_leaves_no_parts() {
-    a_failed_upload_leaves_no_parts(Backend::Gcs).await;
-}
+on_backends!(a_failed_upload_leaves_no_parts:
+    S3 => an_aborted_s3_upload_leaves_no_parts,
+    Gcs => an_aborted_gcs_upload_leaves_no_parts,
+);

@@ -34,24 +34,16 @@ pub async fn export(
     counters: &Arc<Counters>,
     bar: &ProgressBar,
 ) -> Result<TableDone, TableError> {
-    let lake = &context.lake;
     let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source: Box::new(source) };
     let scope = match &context.plan.mode {
         Mode::Export => Scope::Table,
         Mode::Backfill { from_day, to_day, .. } => Scope::Range { from: from_day.clone(), to: to_day.clone() },
     };
-    let lease =
-        Lease::acquire(lake, spec.name, &scope, &context.run_id, context.plan.lease_ttl).await.map_err(lake_error)?;
-    let result = export_leased(context, spec, counters, bar, &lease).await;
-    if result.is_err() {
-        commit::discard(lake, spec.name, &context.run_id).await;
-    }
-    if let Err(err) = lease.release().await {
-        // The run's outcome stands; a lease left behind expires, or is taken over at once by the
-        // next run on this host.
-        tracing::warn!(table = spec.name, error = %err, "could not release the lease");
-    }
-    result
+    let (lake, run_id, ttl) = (&context.lake, &context.run_id, context.plan.lease_ttl);
+    commit::leased(lake, spec.name, &scope, run_id, ttl, lake_error, async |lease| {
+        export_leased(context, spec, counters, bar, lease).await
+    })
+    .await
 }
 
 async fn export_leased(

@@ -24,7 +24,7 @@ use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
-use super::lease::{self, Lease};
+use super::lease::{self, Lease, Scope};
 use super::manifest::{self, FileEntry, Manifest, RunKind, RunStats, TailRow, Totals};
 use super::reader::{self, Version};
 use super::{Lake, LakeError, layout};
@@ -74,7 +74,11 @@ pub async fn recover(lake: &Lake, table: &str) -> Result<Option<Manifest>, LakeE
         }
         manifest::write_bookmark(lake, head).await?;
     }
-    manifest::latest(lake, table).await
+    match (unfinished.into_iter().last(), published) {
+        (Some(head), _) => Ok(Some(head)),
+        (None, Some(number)) => manifest::read(lake, table, number).await.map(Some),
+        (None, None) => Ok(None),
+    }
 }
 
 /// The data files that a manifest retires (compaction inputs): never published again.
@@ -293,19 +297,41 @@ async fn publish(lake: &Lake, manifest: &Manifest, retired: &HashSet<String>) ->
     Ok(())
 }
 
-/// Deletes what a failed run staged, unless the run reached its commit point (its manifest exists,
+/// Runs `work` under a lease on `table`: takes the lease, deletes what the run staged if `work`
+/// fails, and releases the lease whatever happened. `lake_error` turns the lease's own failure into
+/// the caller's error.
+pub async fn leased<T, E>(
+    lake: &Lake,
+    table: &str,
+    scope: &Scope,
+    run_id: &str,
+    ttl: Micros,
+    lake_error: impl Fn(LakeError) -> E,
+    work: impl AsyncFnOnce(&Lease) -> Result<T, E>,
+) -> Result<T, E> {
+    let lease = Lease::acquire(lake, table, scope, run_id, ttl).await.map_err(lake_error)?;
+    let result = work(&lease).await;
+    if result.is_err() {
+        discard(lake, table, run_id).await;
+    }
+    if let Err(err) = lease.release().await {
+        // The run's outcome stands; a lease left behind expires, or is taken over at once by the
+        // next run on this host.
+        tracing::warn!(table, error = %err, "could not release the lease");
+    }
+    result
+}
+
+/// Deletes what a failed run staged, unless the run reached its commit point (a manifest names it,
 /// perhaps after an ambiguous failure): then its files belong to the manifest, and the next recovery
 /// publishes them. Best effort: recovery deletes whatever is left.
-pub async fn discard(lake: &Lake, table: &str, run_id: &str) {
-    match manifest::latest(lake, table).await {
-        Ok(Some(head)) => match manifest::since(lake, table, head.number.saturating_sub(16)).await {
-            Ok(recent) if recent.iter().all(|m| m.run_id != run_id) => {}
-            _ => return,
-        },
-        Ok(None) => {}
-        Err(_) => return,
+async fn discard(lake: &Lake, table: &str, run_id: &str) {
+    match manifest::all(lake, table).await {
+        Ok(manifests) if manifests.iter().all(|m| m.run_id != run_id) => {
+            let _ = delete_run(lake, table, run_id).await;
+        }
+        _ => {}
     }
-    let _ = delete_run(lake, table, run_id).await;
 }
 
 /// Deletes a run's staging folder. On local disk this includes the temporary files of writes the

@@ -15,7 +15,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::manifest::{FileEntry, TailRow};
-use super::writer::writer_properties;
+use super::writer::{ROW_GROUP_BYTES, writer_properties};
 use super::{Lake, LakeError};
 use crate::time::{self, Micros};
 
@@ -97,7 +97,7 @@ pub async fn drop_versions(
         let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet)?;
         let schema = builder.schema().clone();
         let mut writer =
-            ArrowWriter::try_new(Vec::new(), schema, Some(writer_properties(64 * 1024 * 1024))).map_err(parquet)?;
+            ArrowWriter::try_new(Vec::new(), schema, Some(writer_properties(ROW_GROUP_BYTES))).map_err(parquet)?;
         let (mut rows, mut min, mut max) = (0u64, None::<Micros>, None::<Micros>);
         for batch in builder.build().map_err(parquet)? {
             let batch = batch.map_err(|err| parquet(err.into()))?;

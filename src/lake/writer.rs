@@ -26,7 +26,7 @@ use crate::time::{self, Micros};
 /// Target size of a data file before it is rotated.
 pub const TARGET_FILE_BYTES: u64 = 256 * 1024 * 1024;
 /// A row group is flushed when its encoded size reaches this, bounding memory per open file.
-const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
+pub const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
 /// Bytes buffered per upload; a file larger than this goes up as a multipart upload in parts of
 /// this size (S3 needs at least 5 MiB per part).
 pub const UPLOAD_PART_BYTES: usize = 10 * 1024 * 1024;

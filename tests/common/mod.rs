@@ -17,6 +17,20 @@ pub const TABLES: [&str; 6] = ["activities", "custom_fields", "event_log", "lead
 
 pub use lake::{Backend, TestLake};
 
+/// Declares one test per destination, each running `body(backend)`:
+/// `on_backends!(body: Local => local_test, S3 => s3_test);`
+#[macro_export]
+macro_rules! on_backends {
+    ($body:ident: $($backend:ident => $name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $body(Backend::$backend).await;
+            }
+        )+
+    };
+}
+
 pub struct Harness {
     pub sim: SimHandle,
     pub dir: tempfile::TempDir,

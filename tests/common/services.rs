@@ -54,9 +54,7 @@ impl Moto {
     }
 
     pub async fn create_bucket(&self, bucket: &str) {
-        let response =
-            reqwest::Client::new().put(format!("{}/{bucket}", self.endpoint)).send().await.expect("moto answers");
-        assert!(response.status().is_success(), "creating bucket {bucket}: {}", response.status());
+        create_bucket(&self.endpoint, bucket).await;
     }
 }
 
@@ -82,10 +80,14 @@ impl Gcs {
     }
 
     pub async fn create_bucket(&self, bucket: &str) {
-        let response =
-            reqwest::Client::new().put(format!("{}/{bucket}", self.base_url)).send().await.expect("fake GCS answers");
-        assert!(response.status().is_success(), "creating bucket {bucket}: {}", response.status());
+        create_bucket(&self.base_url, bucket).await;
     }
+}
+
+/// `PUT /<bucket>`: how both S3 and GCS's XML API create a bucket.
+async fn create_bucket(endpoint: &str, bucket: &str) {
+    let response = reqwest::Client::new().put(format!("{endpoint}/{bucket}")).send().await.expect("the store answers");
+    assert!(response.status().is_success(), "creating bucket {bucket} at {endpoint}: {}", response.status());
 }
 
 /// A TCP proxy on loopback in front of a store. `cut` drops every connection and refuses new ones,

@@ -1,40 +1,22 @@
 //! The `close-sim` binary: one stdout line with the URL, then the API and the `/_sim/` admin endpoints.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 
 use crate::common::send;
 
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+#[path = "../support/binary.rs"]
+mod running;
 
 #[tokio::test]
 async fn binary_serves_until_killed() {
-    let mut child = Child(
-        Command::new(env!("CARGO_BIN_EXE_close-sim"))
-            .args(["--port", "0", "--api-key", "k1", "--leads", "12", "--activities", "30", "--seed", "3"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the binary starts"),
-    );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .expect("joined")
-    .expect("a line");
-    let base = line.trim().strip_prefix("close-sim listening on ").expect("the announced URL").to_string();
-    assert!(base.starts_with("http://127.0.0.1:") && base.ends_with("/api/v1"), "{line}");
+    let sim = running::start(
+        env!("CARGO_BIN_EXE_close-sim"),
+        "close-sim",
+        &["--port", "0", "--api-key", "k1", "--leads", "12", "--activities", "30", "--seed", "3"],
+    )
+    .await;
+    let base = sim.url.clone();
+    assert!(base.starts_with("http://127.0.0.1:") && base.ends_with("/api/v1"), "{base}");
 
     let client = reqwest::Client::new();
     let leads = send(client.get(format!("{base}/lead/")).basic_auth("k1", Some(""))).await;

@@ -1,9 +1,6 @@
 //! What object_store does not show: missing buckets, GCS's XML error documents, bucket creation by
 //! `PUT /<bucket>`, raw list and copy responses, and the `fake-gcs` binary.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use close_sim::gcs::FakeGcs;
 use futures::TryStreamExt;
 use object_store::path::Path;
@@ -102,35 +99,19 @@ async fn raw_list_and_copy_documents() {
     assert!(body.contains("<CopyObjectResult><LastModified>") && body.contains("<ETag>\"9dd4e461"), "{body}");
 }
 
-/// Kills the child when the test ends, however it ends.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+#[path = "../support/binary.rs"]
+mod running;
 
 #[tokio::test]
 async fn binary_serves_until_killed() {
-    let mut child = Child(
-        Command::new(env!("CARGO_BIN_EXE_fake-gcs"))
-            .args(["--port", "0", "--bucket", "b1", "--bucket", "b2"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the binary starts"),
-    );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .expect("joined")
-    .expect("a line");
-    let base = line.trim().strip_prefix("fake-gcs listening on ").expect("the announced URL").to_string();
-    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
+    let gcs = running::start(
+        env!("CARGO_BIN_EXE_fake-gcs"),
+        "fake-gcs",
+        &["--port", "0", "--bucket", "b1", "--bucket", "b2"],
+    )
+    .await;
+    let base = gcs.url.clone();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
 
     let http = reqwest::Client::new();
     assert_eq!(send(http.put(format!("{base}/b1/x")).body("hello")).await.0, 200);
