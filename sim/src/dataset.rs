@@ -22,14 +22,33 @@ pub struct Dataset {
     pub leads: Vec<Value>,
     /// Tasks of every type (`_type` lead, email_followup, ...).
     pub tasks: Vec<Value>,
-    /// Users; the first one answers `/me/`.
+    /// Every user, active or deactivated (an exporter must export both); the first one answers `/me/`.
     pub users: Vec<Value>,
+    /// Ids of the deactivated users: `GET /user/` omits them, `GET /organization/<id>/` lists them under
+    /// `inactive_memberships`, `GET /user/<id>/` still answers them, and records keep referring to them.
+    pub deactivated_users: Vec<String>,
 }
 
 impl Dataset {
+    /// The activities a `GET /activity/` without `thread_emails` lists: every one except `EmailThread`s
+    /// (`thread_emails=true` lists them all, `thread_emails=only` every one except `Email`s).
+    pub fn activities_visible_by_default(&self) -> Vec<&Value> {
+        self.activities.iter().filter(|a| a.get("_type").and_then(Value::as_str) != Some("EmailThread")).collect()
+    }
+
+    /// The users `GET /user/` lists: every one not deactivated.
+    pub fn active_users(&self) -> Vec<&Value> {
+        let active = |u: &&Value| {
+            let id = u.get("id").and_then(Value::as_str).unwrap_or_default();
+            !self.deactivated_users.iter().any(|d| d == id)
+        };
+        self.users.iter().filter(active).collect()
+    }
+
     /// Reads recorded streams: `*_activities` (except `custom_activities`, which are activity type definitions)
     /// become activities, `*_tasks` tasks, `<type>_custom_fields` custom fields of that object type, and `leads`,
-    /// `events`, `users` their tables. Other streams are ignored, and so are lines that are not JSON objects.
+    /// `events`, `users` their tables (no user is deactivated). Other streams are ignored, and so are lines that
+    /// are not JSON objects.
     pub fn from_real_records(path: &Path) -> std::io::Result<Dataset> {
         let file = std::fs::File::open(path)?;
         let mut dataset = Dataset::default();

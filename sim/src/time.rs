@@ -1,6 +1,7 @@
 //! Close's timestamp formats: records carry `2021-07-13T11:39:05.012000+00:00` (or without fraction when the
 //! microseconds are zero), event-log records carry naive UTC `2023-04-07T10:01:14.670000`, and date-only fields
-//! carry `2022-11-12`. Also parses the date filters clients send (offset, naive = UTC, or date-only = midnight).
+//! carry `2022-11-12`. Also parses the date filters clients send (offset, naive = UTC, or date-only = midnight),
+//! and formats the HTTP `Date` header.
 //!
 //! Internally every timestamp is an `i64` of microseconds since the Unix epoch.
 
@@ -26,6 +27,11 @@ pub fn naive_ts(t: DateTime<Utc>) -> String {
 /// Formats a date-only value.
 pub fn date_only(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()
+}
+
+/// An HTTP `Date` header value (IMF-fixdate): `Wed, 02 Dec 2026 04:36:05 GMT`.
+pub fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 /// Parses any timestamp Close emits or accepts: RFC 3339 with offset or `Z`, naive (taken as UTC), or a date
@@ -66,6 +72,7 @@ mod tests {
         let whole = parse_ts("2021-09-17T21:29:12+00:00").expect("parses");
         assert_eq!(close_ts(whole), "2021-09-17T21:29:12+00:00");
         assert_eq!(date_only(whole), "2021-09-17");
+        assert_eq!(http_date(whole), "Fri, 17 Sep 2021 21:29:12 GMT");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! exporters: large groups of records sharing one exact timestamp, activities edited after creation, tasks of
 //! several types, multi-choice and `lcf_` custom fields, a shared custom field, and deleted-object events.
 //!
+//! Some users are deactivated ([`GenSpec::deactivated_users`]), yet the generated records keep referring to them.
+//!
 //! Sub-modules build one table each, in dependency order: [`people`] (users, custom fields), [`leads`],
 //! [`activities`], [`tasks`], [`events`].
 
@@ -36,6 +38,9 @@ pub struct GenSpec {
     pub tasks: usize,
     pub events: usize,
     pub users: usize,
+    /// How many of the users are deactivated: the last ones, never the first (who answers `/me/`), so at most
+    /// `users - 1`.
+    pub deactivated_users: usize,
     /// How far back `date_created` values reach.
     pub history_days: i64,
 }
@@ -50,6 +55,7 @@ impl Default for GenSpec {
             tasks: 60,
             events: 50,
             users: 3,
+            deactivated_users: 1,
             history_days: 400,
         }
     }
@@ -158,6 +164,8 @@ impl Ctx {
 #[derive(Debug)]
 pub(crate) enum Generated {
     User(Value),
+    /// The id of a deactivated user (generated after every user).
+    Deactivated(String),
     CustomField(String, Value),
     Lead(Value),
     Activity(Value),
@@ -169,8 +177,17 @@ pub(crate) enum Generated {
 /// at once (the server keeps records as text).
 pub(crate) fn generate_each(spec: &GenSpec, out: &mut dyn FnMut(Generated)) {
     let mut ctx = Ctx::new(spec);
-    for user in people::users(&mut ctx, spec.users.max(1)) {
+    let users = people::users(&mut ctx, spec.users.max(1));
+    let deactivated = spec.deactivated_users.min(users.len() - 1);
+    let deactivated_ids: Vec<String> = users[users.len() - deactivated..]
+        .iter()
+        .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    for user in users {
         out(Generated::User(user));
+    }
+    for id in deactivated_ids {
+        out(Generated::Deactivated(id));
     }
     for (object_type, field) in people::custom_fields(&mut ctx) {
         out(Generated::CustomField(object_type, field));
@@ -187,6 +204,7 @@ impl Dataset {
         let mut d = Dataset::default();
         generate_each(spec, &mut |g| match g {
             Generated::User(v) => d.users.push(v),
+            Generated::Deactivated(id) => d.deactivated_users.push(id),
             Generated::CustomField(t, v) => d.custom_fields.push((t, v)),
             Generated::Lead(v) => d.leads.push(v),
             Generated::Activity(v) => d.activities.push(v),

@@ -6,6 +6,9 @@
 //! Records are picked deterministically: updates and deletes take the rows least recently updated (ties by
 //! id), so repeated mutations walk through the table; inserts clone an existing record of the table (or a
 //! template when the table is empty). Deleting a lead removes only the lead, not its activities or tasks.
+//!
+//! A mutation marked `index_delayed` leaves the lead search index behind until it is flushed (see
+//! `store/lead_index.rs`).
 
 mod edit;
 
@@ -35,6 +38,10 @@ pub struct Mutation {
     pub update_custom_fields: usize,
     /// New custom fields are lead fields.
     pub new_custom_fields: usize,
+    /// The lead search index lags this mutation: the lead versions it writes stay out of `GET /lead/` and
+    /// `POST /data/search/` (which keep showing the previous version, or nothing for a new lead) until
+    /// `SimHandle::flush_lead_index`. `GET /lead/<id>/` and snapshots show them at once.
+    pub index_delayed: bool,
 }
 
 impl Default for Mutation {
@@ -51,6 +58,7 @@ impl Default for Mutation {
             update_users: 0,
             update_custom_fields: 0,
             new_custom_fields: 0,
+            index_delayed: false,
         }
     }
 }
@@ -64,6 +72,9 @@ pub struct MutationReport {
 
 /// Applies `m` to `store`, drawing new ids from `rng`.
 pub fn apply(store: &mut Store, rng: &mut StdRng, m: &Mutation) -> MutationReport {
+    if m.index_delayed {
+        store.hold_lead_index();
+    }
     let mut ed = Editor::new(store, rng, m.at);
     ed.update_activities(m.update_activities);
     ed.new_activities(m.new_activities);
@@ -75,5 +86,11 @@ pub fn apply(store: &mut Store, rng: &mut StdRng, m: &Mutation) -> MutationRepor
     ed.update_users(m.update_users);
     ed.update_custom_fields(m.update_custom_fields);
     ed.new_custom_fields(m.new_custom_fields);
-    ed.finish()
+    let report = ed.finish();
+    if !m.index_delayed
+        && let Some(ids) = report.changed_ids.get("leads")
+    {
+        store.publish_leads(ids);
+    }
+    report
 }

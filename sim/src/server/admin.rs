@@ -1,6 +1,7 @@
 //! Unauthenticated control endpoints for out-of-process use (the `close-sim` binary, demos, benchmarks):
 //! `POST /_sim/mutate` (a JSON [`Mutation`], every field optional, `at` defaulting to now; answers the
-//! [`MutationReport`]), `GET /_sim/requests` (group -> count) and `POST /_sim/reset_requests`.
+//! [`MutationReport`]), `GET /_sim/requests` (group -> count), `POST /_sim/reset_requests` and
+//! `POST /_sim/flush_lead_index` (the lead search index catches up with delayed mutations).
 
 use std::sync::Arc;
 
@@ -32,5 +33,10 @@ pub async fn requests(State(shared): State<Arc<Shared>>) -> Response {
 
 pub async fn reset_requests(State(shared): State<Arc<Shared>>) -> Response {
     shared.counters().reset();
+    Json(json!({ "ok": true })).into_response()
+}
+
+pub async fn flush_lead_index(State(shared): State<Arc<Shared>>) -> Response {
+    shared.flush_lead_index();
     Json(json!({ "ok": true })).into_response()
 }

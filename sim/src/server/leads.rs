@@ -1,6 +1,7 @@
-//! `GET /lead/` and `GET /lead/<id>/`. The trap: date parameters such as `date_updated__gte` are ignored
-//! (every lead comes back); leads are filtered only through `query=` (see [`lead_query`](super::lead_query)).
-//! Offset paging with `_limit` up to 200; newest `date_updated` first unless the query sorts.
+//! `GET /lead/` and `GET /lead/<id>/`. Leads are filtered only through `query=` (see
+//! [`lead_query`](super::lead_query)); date parameters such as `date_updated__gte` are undocumented (refused, or
+//! ignored so every lead comes back). The listing reads the lagging search index, `/lead/<id>/` the latest
+//! version. Offset paging with `_limit` up to 200; newest `date_updated` first (ties by id) unless the query sorts.
 
 use std::ops::{Bound, RangeBounds};
 
@@ -15,9 +16,10 @@ const MAX_LIMIT: usize = 200;
 
 pub fn leads(store: &Store, config: &SimConfig, params: &Params) -> Result<String, ApiError> {
     let (skip, limit) = params.paging(DEFAULT_LIMIT, MAX_LIMIT, config.max_skip)?;
-    let query = lead_query::parse(params.get("query").unwrap_or_default())?;
-    let (sel, order) = select(&store.leads, &query);
-    Ok(offset_page(&store.leads, &sel, order, skip, limit, &params.fields()))
+    let query = lead_query::parse(params.get("query").unwrap_or_default(), config.lead_query_precision)?;
+    let table = store.lead_search();
+    let (sel, order) = select(table, &query);
+    Ok(offset_page(table, &sel, order, skip, limit, &params.fields()))
 }
 
 /// One lead, or Close's 404.

@@ -1,5 +1,6 @@
 //! Query-string parsing shared by the endpoints: raw pairs, offset paging (`_skip`, `_limit` capped per
-//! endpoint, the `max_skip` 400), date range filters (`<field>__gt/__gte/__lt/__lte`) and `_order_by`.
+//! endpoint, the `max_skip` 400), date range filters (`<field>__gt/__gte/__lt/__lte`), `_order_by`, booleans
+//! and comma-separated lists.
 
 use std::ops::Bound;
 
@@ -14,6 +15,11 @@ impl Params {
     pub fn parse(query: Option<&str>) -> Params {
         let pairs = form_urlencoded::parse(query.unwrap_or_default().as_bytes());
         Params(pairs.map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    }
+
+    /// The parameter names, in order (repeated names repeat).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
     }
 
     /// The last value of `key`.
@@ -62,18 +68,39 @@ impl Params {
         Ok((lo, hi))
     }
 
-    /// `_order_by` among `field` and `-field`; `default` when absent, 400 for anything else.
-    pub fn order(&self, field: &str, default: Order) -> Result<Order, ApiError> {
-        match self.get("_order_by") {
-            None | Some("") => Ok(default),
-            Some(v) if v == field => Ok(Order::Asc),
-            Some(v) if v.strip_prefix('-') == Some(field) => Ok(Order::Desc),
-            Some(_) => Err(ApiError::field("_order_by", format!("Ordering is only supported by {field}."))),
+    /// `_order_by` as one of `fields` (each ascending, or descending with a `-`); `None` when absent, 400 for
+    /// anything else.
+    pub fn order_by<'f>(&self, fields: &[&'f str]) -> Result<Option<(&'f str, Order)>, ApiError> {
+        let Some(v) = self.get("_order_by").filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        let (name, order) = match v.strip_prefix('-') {
+            Some(name) => (name, Order::Desc),
+            None => (v, Order::Asc),
+        };
+        match fields.iter().find(|f| **f == name) {
+            Some(f) => Ok(Some((f, order))),
+            None => Err(ApiError::field("_order_by", format!("Ordering is only supported by {}.", fields.join(", ")))),
         }
+    }
+
+    /// A boolean parameter (`true`/`false`, any case, or `1`/`0`).
+    pub fn flag(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(key).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("") => Ok(None),
+            Some("true" | "1") => Ok(Some(true)),
+            Some("false" | "0") => Ok(Some(false)),
+            Some(_) => Err(ApiError::field(key, "Not a valid boolean.")),
+        }
+    }
+
+    /// A comma-separated list parameter (`None` when absent).
+    pub fn list(&self, key: &str) -> Option<Vec<String>> {
+        self.get(key).map(|v| v.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect())
     }
 }
 
-/// Which range operators an endpoint honours; undocumented ones are ignored, as Close does.
+/// Which range operators an endpoint reads (the endpoint's documented list refuses the others first).
 #[derive(Debug, Clone, Copy)]
 pub struct RangeOps {
     /// `__gt` and `__lt` (besides `__gte` and `__lte`).
@@ -114,6 +141,18 @@ mod tests {
         let (lo, hi) = p.range("d", RangeOps { strict: false }).expect("valid");
         assert_eq!((lo, hi), (Bound::Included(day("2024-01-01")), Bound::Included(day("2024-03-01"))));
         assert!(Params::parse(Some("d__gte=soon")).range("d", RangeOps { strict: true }).is_err());
+    }
+
+    #[test]
+    fn order_flags_and_lists() {
+        let p = Params::parse(Some("_order_by=-date&done=TRUE&ids=a,%20b,,c"));
+        assert_eq!(p.order_by(&["date", "date_created"]), Ok(Some(("date", Order::Desc))));
+        assert!(Params::parse(Some("_order_by=date_updated")).order_by(&["date"]).is_err());
+        assert_eq!(Params::parse(None).order_by(&["date"]), Ok(None));
+        assert_eq!(p.flag("done"), Ok(Some(true)));
+        assert!(Params::parse(Some("done=maybe")).flag("done").is_err());
+        assert_eq!(p.list("ids"), Some(vec!["a".to_string(), "b".into(), "c".into()]));
+        assert_eq!(p.names().collect::<Vec<_>>(), ["_order_by", "done", "ids"]);
     }
 
     #[test]

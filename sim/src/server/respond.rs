@@ -1,5 +1,6 @@
-//! Response bodies in Close's shapes: the offset envelope, error envelopes (`{"error": ..}` and the
-//! validation form `{"errors": [], "field-errors": {..}}`), and `_fields` projection of records.
+//! Response bodies in Close's shapes: the offset envelope (`has_more` and `data`, no `total_results`), error
+//! envelopes (`{"error": ..}` and the validation form `{"errors": [], "field-errors": {..}}`), and `_fields`
+//! projection of records.
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -56,13 +57,18 @@ impl Fields {
     pub fn write(&self, row: &Row, out: &mut String) {
         match &self.0 {
             None => out.push_str(&row.raw),
-            Some(keys) => out.push_str(&self.project(&row.value(), keys).to_string()),
+            Some(_) => out.push_str(&self.project(row.value()).to_string()),
         }
     }
 
-    fn project(&self, v: &Value, keys: &[String]) -> Value {
-        let map: Map<String, Value> = keys.iter().filter_map(|k| v.get(k).map(|x| (k.clone(), x.clone()))).collect();
-        Value::Object(map)
+    /// `v` with only the requested top-level keys.
+    pub fn project(&self, v: Value) -> Value {
+        match (&self.0, v) {
+            (Some(keys), Value::Object(mut map)) => {
+                Value::Object(keys.iter().filter_map(|k| map.remove(k).map(|x| (k.clone(), x))).collect::<Map<_, _>>())
+            }
+            (_, v) => v,
+        }
     }
 }
 
@@ -73,10 +79,10 @@ pub enum Order {
     Desc,
 }
 
-/// `{"has_more", "total_results", "data"}` for rows `skip..skip+limit` of `sel` in `order`.
+/// `{"has_more", "data"}` for rows `skip..skip+limit` of `sel` in `order`.
 pub fn offset_page(table: &Table, sel: &Selection, order: Order, skip: usize, limit: usize, fields: &Fields) -> String {
     let rows: Vec<&Row> = ordered(sel, order, skip, limit).map(|p| &table.rows[p]).collect();
-    offset_envelope(&rows, sel.len(), skip, fields)
+    offset_envelope(&rows, skip.saturating_add(rows.len()) < sel.len(), fields)
 }
 
 /// Row positions `skip..skip+limit` of `sel` walked in `order`.
@@ -88,18 +94,17 @@ pub fn ordered<'s>(sel: &'s Selection, order: Order, skip: usize, limit: usize) 
     })
 }
 
-/// The offset envelope around one page of `rows` out of `total`.
-pub fn offset_envelope(rows: &[&Row], total: usize, skip: usize, fields: &Fields) -> String {
+/// The offset envelope around one page of `rows`.
+pub fn offset_envelope(rows: &[&Row], has_more: bool, fields: &Fields) -> String {
     let mut out = String::with_capacity(64 + rows.iter().map(|r| r.raw.len() + 1).sum::<usize>());
-    let has_more = skip.saturating_add(rows.len()) < total;
-    out.push_str(&format!("{{\"has_more\": {has_more}, \"total_results\": {total}, \"data\": ["));
+    out.push_str(&format!("{{\"has_more\": {has_more}, \"data\": ["));
     write_rows(rows.iter().copied(), fields, &mut out);
     out.push_str("]}");
     out
 }
 
 /// Writes `rows` as comma-separated JSON.
-pub fn write_rows<'r>(rows: impl Iterator<Item = &'r Row>, fields: &Fields, out: &mut String) {
+fn write_rows<'r>(rows: impl Iterator<Item = &'r Row>, fields: &Fields, out: &mut String) {
     for (i, row) in rows.enumerate() {
         if i > 0 {
             out.push(',');

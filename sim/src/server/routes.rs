@@ -1,5 +1,7 @@
-//! Maps `/api/v1/...` paths to endpoints and their rate-limit groups, and runs one API request through the
-//! gate (count, auth, throttle) and its handler into a JSON response carrying the `RateLimit` header.
+//! The fallback handler serving every `/api/v1/` request, in order: count it (and run the mutations scheduled
+//! for it), answer from the capture when replaying, check the key (401), the throttle (429) and the configured
+//! faults, find the endpoint (404, 405), refuse unavailable endpoints and undocumented parameters, then call the
+//! endpoint's handler. Every answer carries `RateLimit` and `Date`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,69 +12,13 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use chrono::Utc;
 
+use super::endpoint::Endpoint;
 use super::params::Params;
 use super::respond::ApiError;
-use super::{Shared, events, gate, leads, lists, search, small};
-use crate::kinds::{ActivityKind, activity_by_endpoint};
+use super::{Shared, activities, events, faults, gate, leads, search, small, tasks, users};
+use crate::config::SimConfig;
+use crate::time::http_date;
 
-const API_PREFIX: &str = "/api/v1/";
-
-/// One API endpoint.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Endpoint {
-    Me,
-    /// `/activity/` (`None`) or one type's `/activity/<type>/`.
-    Activities(Option<&'static ActivityKind>),
-    Tasks,
-    Leads,
-    Lead(String),
-    Events,
-    CustomFields(&'static str),
-    Users,
-    Search,
-}
-
-impl Endpoint {
-    /// The endpoint at `path` (trailing slash optional), or `None` for a 404.
-    pub fn parse(path: &str) -> Option<Endpoint> {
-        let rest = path.strip_prefix(API_PREFIX)?;
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
-        let segments: Vec<&str> = rest.split('/').collect();
-        Some(match segments.as_slice() {
-            ["me"] => Endpoint::Me,
-            ["activity"] => Endpoint::Activities(None),
-            ["activity", kind @ ..] => Endpoint::Activities(Some(activity_by_endpoint(&kind.join("/"))?)),
-            ["task"] => Endpoint::Tasks,
-            ["lead"] => Endpoint::Leads,
-            ["lead", id] if id.starts_with("lead_") => Endpoint::Lead((*id).to_string()),
-            ["event"] => Endpoint::Events,
-            ["custom_field", t] => Endpoint::CustomFields(small::CUSTOM_FIELD_TYPES.iter().find(|k| **k == *t)?),
-            ["user"] => Endpoint::Users,
-            ["data", "search"] => Endpoint::Search,
-            _ => return None,
-        })
-    }
-
-    /// The rate-limit and request-count group.
-    pub fn group(&self) -> &'static str {
-        match self {
-            Endpoint::Me => "me",
-            Endpoint::Activities(_) => "activity",
-            Endpoint::Tasks => "task",
-            Endpoint::Leads | Endpoint::Lead(_) => "lead",
-            Endpoint::Events => "event",
-            Endpoint::CustomFields(_) => "custom_field",
-            Endpoint::Users => "user",
-            Endpoint::Search => "search",
-        }
-    }
-
-    fn method(&self) -> Method {
-        if *self == Endpoint::Search { Method::POST } else { Method::GET }
-    }
-}
-
-/// The fallback handler serving every `/api/v1/` request.
 pub async fn dispatch(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -83,15 +29,23 @@ pub async fn dispatch(
     let endpoint = Endpoint::parse(uri.path());
     let group = endpoint.as_ref().map_or("unknown", Endpoint::group);
     let hit = shared.counters().hit(group, Instant::now());
+    shared.run_scheduled(group, hit.nth);
+    if let Some(replay) = &shared.replay {
+        let mut response = replay.answer(&method, &uri);
+        if !response.headers().contains_key(header::DATE) {
+            stamp_date(&mut response);
+        }
+        return response;
+    }
     let config = shared.config();
     let rate_limit = gate::rate_limit_header(hit.remaining, hit.reset_secs);
-    if !gate::authorized(&headers, &config.api_key) {
+    let request = Request { endpoint, method: &method, uri: &uri, body: &body };
+    let mut response = if !gate::authorized(&headers, &config.api_key) {
         let message = "The server could not verify that you are authorized to access the URL requested.  You \
             either supplied the wrong credentials (e.g. a bad password), or your browser doesn't understand how \
             to supply the credentials required.";
-        return respond(Err(ApiError::Message(StatusCode::UNAUTHORIZED, message.into())), &rate_limit);
-    }
-    if let Some(retry_after) = gate::throttled(&config, group, hit.nth) {
+        respond(Err(ApiError::Message(StatusCode::UNAUTHORIZED, message.into())), &rate_limit)
+    } else if let Some(retry_after) = gate::throttled(&config, group, hit.nth) {
         let mut response = respond(
             Err(ApiError::Message(StatusCode::TOO_MANY_REQUESTS, "Too many requests".into())),
             &gate::rate_limit_header(0, retry_after),
@@ -99,67 +53,77 @@ pub async fn dispatch(
         if let Ok(v) = HeaderValue::from_str(&gate::secs(retry_after)) {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
-        return response;
-    }
-    let Some(endpoint) = endpoint else {
-        return respond(Err(ApiError::not_found("The requested URL was not found on the server.")), &rate_limit);
+        response
+    } else if let Some(kind) = faults::fault(&config, group, hit.nth) {
+        faults::faulty(kind, || serve(&shared, &config, request), &rate_limit)
+    } else {
+        respond(serve(&shared, &config, request), &rate_limit)
     };
-    if method != endpoint.method() {
-        let error = ApiError::Message(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "The method is not allowed for the requested URL.".into(),
-        );
-        return respond(Err(error), &rate_limit);
+    stamp_date(&mut response);
+    response
+}
+
+/// What a handler needs of the request.
+struct Request<'r> {
+    endpoint: Option<Endpoint>,
+    method: &'r Method,
+    uri: &'r Uri,
+    body: &'r [u8],
+}
+
+/// The answer of an authorized request.
+fn serve(shared: &Shared, config: &SimConfig, request: Request) -> Result<String, ApiError> {
+    let endpoint =
+        request.endpoint.ok_or_else(|| ApiError::not_found("The requested URL was not found on the server."))?;
+    if *request.method != endpoint.method() {
+        let message = "The method is not allowed for the requested URL.";
+        return Err(ApiError::Message(StatusCode::METHOD_NOT_ALLOWED, message.into()));
     }
-    let params = Params::parse(uri.query());
+    let path = request.uri.path();
+    if let Some(error) = faults::unavailable(config, path) {
+        return Err(error);
+    }
+    let params = Params::parse(request.uri.query());
+    endpoint.check_params(&params, config.unknown_params, path)?;
     let store = shared.store();
-    let result = match &endpoint {
-        Endpoint::Me => small::me(&store),
-        Endpoint::Activities(kind) => lists::activities(&store, &config, &params, *kind),
-        Endpoint::Tasks => lists::tasks(&store, &config, &params),
-        Endpoint::Leads => leads::leads(&store, &config, &params),
+    match &endpoint {
+        Endpoint::Me => users::me(&store, config, &params),
+        Endpoint::Activities(kind) => activities::activities(&store, config, &params, *kind, path),
+        Endpoint::Tasks => tasks::tasks(&store, config, &params),
+        Endpoint::Leads => leads::leads(&store, config, &params),
         Endpoint::Lead(id) => leads::lead(&store, &params, id),
-        Endpoint::Events => events::events(&store, &config, &params, Utc::now()),
-        Endpoint::CustomFields(t) => small::custom_fields(&store, &config, &params, t),
-        Endpoint::Users => small::users(&store, &config, &params),
-        Endpoint::Search => search::search(&store, &body),
-    };
-    drop(store);
-    respond(result, &rate_limit)
+        Endpoint::Events => events::events(&store, config, &params, Utc::now()),
+        Endpoint::CustomFields(t) => small::custom_fields(&store, config, &params, t),
+        Endpoint::Users => users::users(&store, config, &params),
+        Endpoint::User(id) => users::user(&store, &params, id),
+        Endpoint::Organization(id) => users::organization(&store, config, &params, id),
+        Endpoint::Search => search::search(&store, request.body),
+    }
 }
 
 /// A JSON response with the `RateLimit` header.
 pub fn respond(result: Result<String, ApiError>, rate_limit: &str) -> Response {
-    let (status, body) = match result {
-        Ok(body) => (StatusCode::OK, body),
-        Err(e) => (e.status(), e.body()),
-    };
-    let mut response = Response::new(Body::from(body));
+    match result {
+        Ok(body) => reply(StatusCode::OK, "application/json", body, rate_limit),
+        Err(e) => reply(e.status(), "application/json", e.body(), rate_limit),
+    }
+}
+
+/// A response of `status` with `body` of `content_type` and the `RateLimit` header.
+pub fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Body>, rate_limit: &str) -> Response {
+    let mut response = Response::new(body.into());
     *response.status_mut() = status;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(rate_limit) {
         h.insert("ratelimit", v);
     }
     response
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_paths() {
-        let p = |s: &str| Endpoint::parse(s);
-        assert_eq!(p("/api/v1/activity/"), Some(Endpoint::Activities(None)));
-        let lead_changes = p("/api/v1/activity/status_change/lead/");
-        assert!(matches!(lead_changes, Some(Endpoint::Activities(Some(k))) if k.type_name == "LeadStatusChange"));
-        assert_eq!(p("/api/v1/task"), Some(Endpoint::Tasks));
-        assert_eq!(p("/api/v1/custom_field/shared/"), Some(Endpoint::CustomFields("shared")));
-        assert_eq!(p("/api/v1/lead/lead_x/"), Some(Endpoint::Lead("lead_x".into())));
-        assert_eq!(p("/api/v1/data/search/").map(|e| e.group()), Some("search"));
-        for missing in ["/api/v1/activity/fax/", "/api/v1/custom_field/deal/", "/api/v2/lead/", "/api/v1/"] {
-            assert_eq!(p(missing), None, "{missing}");
-        }
+/// Sets the `Date` header from the server clock.
+fn stamp_date(response: &mut Response) {
+    if let Ok(v) = HeaderValue::from_str(&http_date(Utc::now())) {
+        response.headers_mut().insert(header::DATE, v);
     }
 }

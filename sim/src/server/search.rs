@@ -3,9 +3,9 @@
 //! `fixed_utc` or `fixed_local_date` values, taken as UTC), `sort` on those fields, `_fields` ({"lead": [..]};
 //! without it a hit is only `{"__object_type", "id"}`), `_limit` up to 200 and `results_limit`.
 //!
-//! Like Close, a query yields at most 10,000 results, and each cursor expires 30 s after it was issued
-//! (400 afterwards: resume with a new query from the last committed key). Other query shapes are refused
-//! with a 400 naming what is unsupported.
+//! It reads the lead search index, which lags writes as for `GET /lead/`. Like Close, a query yields at most
+//! 10,000 results, and each cursor expires 30 s after it was issued (400 afterwards: resume with a new query
+//! from the last committed key). Other query shapes are refused with a 400 naming what is unsupported.
 
 use std::ops::Bound;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -59,12 +59,13 @@ pub fn search(store: &Store, body: &[u8]) -> Result<String, ApiError> {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect());
 
-    let (sel, order) = select(&store.leads, &query);
+    let table = store.lead_search();
+    let (sel, order) = select(table, &query);
     let end = sel.len().min(cap);
     let page_len = limit.min(end.saturating_sub(offset));
     let mut data = Vec::with_capacity(page_len);
     for p in ordered(&sel, order, offset, page_len) {
-        let row = &store.leads.rows[p];
+        let row = &table.rows[p];
         let mut hit = Map::new();
         hit.insert("__object_type".into(), json!("lead"));
         match &fields {

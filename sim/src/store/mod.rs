@@ -1,8 +1,9 @@
 //! The simulator's in-memory state: one indexed [`Table`] per date-filtered resource (activities by
-//! `date_created`; tasks, leads and events by `date_updated`) plus the small listings (custom fields, users)
-//! kept in insertion order. Built from a [`Dataset`], turned back into one by [`Store::snapshot`], changed in
-//! place by mutations.
+//! `date_created`; tasks, leads and events by `date_updated`) plus the small listings (custom fields, users and
+//! which of them are deactivated) kept in insertion order, and the lagging lead search index (`lead_index`).
+//! Built from a [`Dataset`], turned back into one by [`Store::snapshot`], changed in place by mutations.
 
+mod lead_index;
 pub mod table;
 
 use serde_json::Value;
@@ -56,12 +57,14 @@ struct Builder {
     events: Vec<Row>,
     custom_fields: Vec<CustomFieldRow>,
     users: Vec<Row>,
+    deactivated_users: Vec<String>,
 }
 
 impl Builder {
     fn add(&mut self, g: Generated) {
         match g {
             Generated::User(v) => self.users.push(Row::new(&v, "date_updated", "")),
+            Generated::Deactivated(id) => self.deactivated_users.push(id),
             Generated::CustomField(t, v) => self.custom_fields.push(CustomFieldRow::new(t, &v)),
             Generated::Lead(v) => self.leads.push(Row::new(&v, "date_updated", "")),
             Generated::Activity(v) => self.activities.push(Row::new(&v, "date_created", "_type")),
@@ -78,6 +81,8 @@ impl Builder {
             events: Table::new(self.events),
             custom_fields: self.custom_fields,
             users: self.users,
+            deactivated_users: self.deactivated_users,
+            lead_index: None,
         }
     }
 }
@@ -90,7 +95,13 @@ pub struct Store {
     pub leads: Table,
     pub events: Table,
     pub custom_fields: Vec<CustomFieldRow>,
+    /// Every user, active or deactivated.
     pub users: Vec<Row>,
+    /// Ids of the deactivated users.
+    pub deactivated_users: Vec<String>,
+    /// The leads as the search index shows them while it lags behind `leads` (see `lead_index.rs`); `None`
+    /// when it is up to date.
+    lead_index: Option<Table>,
 }
 
 impl Store {
@@ -98,6 +109,7 @@ impl Store {
     pub fn load(dataset: Dataset) -> Store {
         let mut b = Builder::default();
         dataset.users.into_iter().for_each(|v| b.add(Generated::User(v)));
+        dataset.deactivated_users.into_iter().for_each(|id| b.add(Generated::Deactivated(id)));
         dataset.custom_fields.into_iter().for_each(|(t, v)| b.add(Generated::CustomField(t, v)));
         dataset.leads.into_iter().for_each(|v| b.add(Generated::Lead(v)));
         dataset.activities.into_iter().for_each(|v| b.add(Generated::Activity(v)));
@@ -123,7 +135,13 @@ impl Store {
             leads: values(&self.leads),
             tasks: values(&self.tasks),
             users: self.users.iter().map(Row::value).collect(),
+            deactivated_users: self.deactivated_users.clone(),
         }
+    }
+
+    /// Whether the user `id` is deactivated.
+    pub fn is_deactivated(&self, id: &str) -> bool {
+        self.deactivated_users.iter().any(|d| d == id)
     }
 
     /// The custom fields `GET /custom_field/<endpoint>/` lists, each id once.

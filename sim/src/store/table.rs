@@ -53,7 +53,7 @@ impl Row {
 }
 
 /// Rows sorted by (key, id) with a per-kind index of row positions.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Table {
     pub rows: Vec<Row>,
     by_kind: HashMap<Box<str>, Vec<u32>>,
@@ -63,6 +63,9 @@ pub struct Table {
 #[derive(Debug)]
 pub enum Selection<'a> {
     Range(Range<usize>),
+    /// The rows of a range except those at the (sorted) positions, all within the range: one kind left out
+    /// without copying the rest.
+    Except(Range<usize>, &'a [u32]),
     Slice(&'a [u32]),
     Owned(Vec<u32>),
 }
@@ -71,6 +74,7 @@ impl Selection<'_> {
     pub fn len(&self) -> usize {
         match self {
             Selection::Range(r) => r.len(),
+            Selection::Except(r, hidden) => r.len() - hidden.len(),
             Selection::Slice(s) => s.len(),
             Selection::Owned(v) => v.len(),
         }
@@ -80,6 +84,11 @@ impl Selection<'_> {
     pub fn get(&self, i: usize) -> usize {
         match self {
             Selection::Range(r) => r.start + i,
+            // `hidden[j] - j` counts the rows kept before `hidden[j]`: the answer follows the `j` hidden rows
+            // with fewer than `i + 1` kept rows before them.
+            Selection::Except(r, hidden) => {
+                r.start + i + partition(hidden.len(), |j| hidden[j] as usize - j <= r.start + i)
+            }
             Selection::Slice(s) => s[i] as usize,
             Selection::Owned(v) => v[i] as usize,
         }
@@ -106,6 +115,23 @@ impl Table {
         self.by_kind.clear();
         for (i, row) in self.rows.iter().enumerate() {
             self.by_kind.entry(row.kind.clone()).or_default().push(i as u32);
+        }
+    }
+
+    /// `sel` without the rows of `kind`.
+    pub fn without_kind<'a>(&'a self, sel: Selection<'a>, kind: &str) -> Selection<'a> {
+        match sel {
+            Selection::Range(r) => {
+                let hidden = self.by_kind.get(kind).map_or(&[][..], |idx| {
+                    let (s, e) = (
+                        partition(idx.len(), |j| (idx[j] as usize) < r.start),
+                        partition(idx.len(), |j| (idx[j] as usize) < r.end),
+                    );
+                    &idx[s..e]
+                });
+                if hidden.is_empty() { Selection::Range(r) } else { Selection::Except(r, hidden) }
+            }
+            sel => sel.filter(self, |row| *row.kind != *kind),
         }
     }
 
@@ -196,5 +222,32 @@ mod tests {
         let both = ["Note".to_string(), "Call".to_string()];
         assert_eq!(ids(&t, &t.select(Some(&both), Bound::Unbounded, Bound::Unbounded)), ["c", "a", "b", "d"]);
         assert_eq!(t.select(None, Bound::Included(day(3)), Bound::Excluded(day(1))).len(), 0);
+    }
+
+    #[test]
+    fn leaves_one_kind_out_without_copying() {
+        let rows = (0..40)
+            .map(|i| {
+                let kind = if i % 3 == 0 || (10..20).contains(&i) { "Thread" } else { "Email" };
+                let ts = format!("2024-01-01T00:00:{i:02}+00:00");
+                Row::new(&json!({"id": format!("r{i:02}"), "date_created": ts, "_type": kind}), "date_created", "_type")
+            })
+            .collect();
+        let t = Table::new(rows);
+        let at = |s: u32| parse_micros(&format!("2024-01-01T00:00:{s:02}Z")).unwrap_or_default();
+        for (lo, hi) in [(0, 39), (5, 25), (10, 19), (11, 35)] {
+            let range = t.select(None, Bound::Included(at(lo)), Bound::Included(at(hi)));
+            let expected: Vec<String> = ids(&t, &range)
+                .into_iter()
+                .filter(|id| t.rows[t.position(id).unwrap_or(0)].kind.as_ref() != "Thread")
+                .collect();
+            let except = t.without_kind(range, "Thread");
+            assert!(matches!(except, Selection::Except(..)) || expected.is_empty());
+            assert_eq!(ids(&t, &except), expected, "{lo}..={hi}");
+        }
+        let none = t.without_kind(t.select(None, Bound::Unbounded, Bound::Unbounded), "Fax");
+        assert!(matches!(none, Selection::Range(_)));
+        let slice = t.select(Some(&["Thread".to_string()]), Bound::Unbounded, Bound::Unbounded);
+        assert_eq!(t.without_kind(slice, "Thread").len(), 0);
     }
 }

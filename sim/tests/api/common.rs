@@ -1,4 +1,5 @@
-//! Test helpers: a simulator on a free port with a fixed-`now` dataset, and an authenticated client.
+//! Test helpers: a simulator on a free port with a fixed-`now` dataset, an authenticated client, and a reader of
+//! every page of an offset listing.
 
 use chrono::{DateTime, TimeZone, Utc};
 use close_sim::{Dataset, GenSpec, SimConfig, SimHandle};
@@ -58,6 +59,14 @@ impl Api {
         send(req.basic_auth(KEY, Some(""))).await
     }
 
+    /// GET `path` with the test key, the body as bytes (for answers that are not JSON).
+    pub async fn get_raw(&self, path: &str, query: &[(&str, &str)]) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let req = self.client.get(format!("{}{path}", self.sim.base_url())).query(query);
+        let resp = req.basic_auth(KEY, Some("")).send().await.expect("the request is answered");
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        (status, headers, resp.bytes().await.expect("a body").to_vec())
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
         let req = self.client.post(format!("{}{path}", self.sim.base_url())).json(body);
         send(req.basic_auth(KEY, Some(""))).await
@@ -73,4 +82,28 @@ pub async fn send(req: reqwest::RequestBuilder) -> Reply {
 
 pub fn str_of<'v>(v: &'v Value, key: &str) -> &'v str {
     v[key].as_str().unwrap_or_default()
+}
+
+/// Every page of an offset listing, `limit` at a time; every page must be a 200 without `total_results`.
+pub async fn all_pages(api: &Api, path: &str, query: &[(&str, &str)], limit: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let (skip, limit_s) = (out.len().to_string(), limit.to_string());
+        let mut q = query.to_vec();
+        q.extend([("_skip", skip.as_str()), ("_limit", limit_s.as_str())]);
+        let r = api.get(path, &q).await;
+        assert_eq!(r.status, 200, "{path} {q:?}: {}", r.body);
+        assert!(r.body.get("total_results").is_none(), "{path}: no total_results");
+        out.extend(r.data().iter().cloned());
+        if r.body["has_more"] != true {
+            return out;
+        }
+    }
+}
+
+/// `records` sorted by id.
+pub fn ids_of<'v>(records: impl IntoIterator<Item = &'v Value>) -> Vec<String> {
+    let mut ids: Vec<String> = records.into_iter().map(|r| str_of(r, "id").to_string()).collect();
+    ids.sort();
+    ids
 }
