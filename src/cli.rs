@@ -11,6 +11,7 @@ Environment:
   CLOSE_LAKE_START_DATE  First day to read for tables without a bookmark (YYYY-MM-DD, midnight UTC)
   CLOSE_LAKE_LAG         How far behind now every upper bound stays, e.g. 5m, 30s [default: 5m]
   CLOSE_LAKE_LEASE_TTL   How long a table lease lives without a heartbeat [default: 2m]
+  CLOSE_LAKE_RECORD      Folder to record every API request and answer into (key redacted)
   CLOSE_LAKE_LOG         Log filter, e.g. info, debug, close_lake=trace [default: info]
   CLOSE_LAKE_LOG_FORMAT  text or json [default: text]
   AWS_*, GOOGLE_*        Credentials, region and endpoint of s3:// and gs:// destinations
@@ -42,6 +43,9 @@ pub enum Command {
     /// Merge each partition's small files into files of the target size, through a manifest.
     #[command(after_help = ENVIRONMENT)]
     Compact(CompactArgs),
+    /// Probe the key, every table's endpoint and the destination, one line per check; writes no data.
+    #[command(after_help = ENVIRONMENT)]
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +77,10 @@ pub struct ExportArgs {
     /// Close API base URL [env: CLOSE_API_URL] [default: https://api.close.com/api/v1]
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
+    /// Record every API request and answer into DIR (key redacted), for a bug report
+    /// [env: CLOSE_LAKE_RECORD]
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +98,19 @@ pub struct BackfillArgs {
     #[arg(long, value_name = "URL")]
     pub dest: Option<String>,
     /// Close API base URL [env: CLOSE_API_URL]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Record every API request and answer into DIR (key redacted) [env: CLOSE_LAKE_RECORD]
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Destination to probe with one write and delete [env: CLOSE_LAKE_DEST] [default: ./lake]
+    #[arg(long, value_name = "URL")]
+    pub dest: Option<String>,
+    /// Close API base URL [env: CLOSE_API_URL] [default: https://api.close.com/api/v1]
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
 }

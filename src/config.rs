@@ -5,10 +5,11 @@
 //! holds only valid values; clients and stores are built from it later.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use url::Url;
 
-use crate::cli::{BackfillArgs, CompactArgs, ExportArgs, SqlArgs, StatusArgs};
+use crate::cli::{BackfillArgs, CheckArgs, CompactArgs, ExportArgs, SqlArgs, StatusArgs};
 use crate::lake::Destination;
 use crate::tables::{self, TableSpec};
 use crate::time::{self, Micros};
@@ -65,6 +66,7 @@ pub struct Env {
     pub start_date: Option<String>,
     pub lag: Option<String>,
     pub lease_ttl: Option<String>,
+    pub record: Option<String>,
 }
 
 impl Env {
@@ -77,6 +79,7 @@ impl Env {
             start_date: var("CLOSE_LAKE_START_DATE"),
             lag: var("CLOSE_LAKE_LAG"),
             lease_ttl: var("CLOSE_LAKE_LEASE_TTL"),
+            record: var("CLOSE_LAKE_RECORD"),
         }
     }
 }
@@ -102,6 +105,8 @@ pub struct ApiSettings {
     /// Base URL with a trailing slash, so endpoint paths join under it.
     pub base_url: Url,
     pub key: ApiKey,
+    /// Where to record every request and answer (`--record`), if anywhere.
+    pub record: Option<PathBuf>,
 }
 
 /// What a run reads: new data since the bookmarks, or a range again.
@@ -165,6 +170,29 @@ impl CompactPlan {
     }
 }
 
+/// A validated `check` command.
+#[derive(Debug, Clone)]
+pub struct CheckPlan {
+    pub dest: Destination,
+    pub api: ApiSettings,
+    pub tables: Vec<&'static TableSpec>,
+    pub lag: Micros,
+}
+
+impl CheckPlan {
+    pub fn from_args(args: &CheckArgs, env: &Env) -> Result<CheckPlan, ConfigError> {
+        let export = ExportArgs {
+            dest: args.dest.clone(),
+            tables: None,
+            start_date: None,
+            api_url: args.api_url.clone(),
+            record: None,
+        };
+        let plan = ExportPlan::from_args(&export, &Env { start_date: None, record: None, ..env.clone() })?;
+        Ok(CheckPlan { dest: plan.dest, api: plan.api, tables: plan.tables, lag: plan.lag })
+    }
+}
+
 /// A validated `sql` command.
 #[derive(Debug, Clone)]
 pub struct SqlPlan {
@@ -196,6 +224,7 @@ impl ExportPlan {
         let api_url = parse_api_url(args.api_url.as_deref(), env)?;
         let lag = parse_duration_var("CLOSE_LAKE_LAG", env.lag.as_deref(), DEFAULT_LAG)?;
         let lease_ttl = parse_lease_ttl(env)?;
+        let record = args.record.as_deref().or(env.record.as_deref()).map(PathBuf::from);
         // The key is checked last so that a run without one still reports every other mistake first.
         let key = env.api_key.clone().ok_or(ConfigError::MissingApiKey)?;
         Ok(ExportPlan {
@@ -203,7 +232,7 @@ impl ExportPlan {
             tables,
             dest,
             start,
-            api: ApiSettings { base_url: api_url, key: ApiKey(key) },
+            api: ApiSettings { base_url: api_url, key: ApiKey(key), record },
             lag,
             lease_ttl,
         })
@@ -222,6 +251,7 @@ impl ExportPlan {
             tables: args.tables.clone(),
             start_date: None,
             api_url: args.api_url.clone(),
+            record: args.record.clone(),
         };
         let plan = ExportPlan::from_args(&export, &Env { start_date: None, ..env.clone() })?;
         for spec in &plan.tables {
@@ -325,7 +355,7 @@ mod tests {
     use super::*;
 
     fn args() -> ExportArgs {
-        ExportArgs { dest: None, tables: None, start_date: None, api_url: None }
+        ExportArgs { dest: None, tables: None, start_date: None, api_url: None, record: None }
     }
 
     fn env() -> Env {
@@ -387,6 +417,7 @@ mod tests {
                 tables: tables.map(String::from),
                 dest: None,
                 api_url: None,
+                record: None,
             };
             ExportPlan::from_backfill_args(&args, &env())
         };

@@ -28,6 +28,9 @@ pub enum Error {
     /// `status` could not read the lake.
     #[error("{0}")]
     Lake(LakeError),
+    /// `check` found problems, each already printed on its own line.
+    #[error("{failed} check(s) failed")]
+    ChecksFailed { failed: usize, code: u8 },
 }
 
 impl Error {
@@ -40,6 +43,7 @@ impl Error {
             Error::Startup(ApiError::Exhausted { .. }) => 1,
             Error::Startup(_) => 2,
             Error::TablesFailed { .. } | Error::Lake(_) | Error::Internal(_) => 1,
+            Error::ChecksFailed { code, .. } => *code,
         }
     }
 }

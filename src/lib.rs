@@ -14,10 +14,12 @@
 //! - [`convert`] turns a page of Close JSON into an Arrow record batch against a table's schema.
 //! - [`lake`] owns the destination: stores, layout, Parquet files, manifests, bookmarks, leases.
 //! - [`export`] runs tables (exports and backfills); [`status`] reports on a lake; [`sql`] prints
-//!   DuckDB views over it; [`compact`] merges small files; [`report`] shows progress and summaries.
+//!   DuckDB views over it; [`compact`] merges small files; [`check`] probes the key, the API and
+//!   the destination; [`report`] shows progress and summaries.
 //! - [`time`] holds the one representation of timestamps (UTC microseconds); [`error`] maps failures
 //!   to exit statuses.
 
+pub mod check;
 pub mod cli;
 pub mod close;
 pub mod compact;
@@ -49,6 +51,9 @@ pub async fn run(cli: cli::Cli) -> Result<(), Error> {
             compact::run(config::CompactPlan::from_args(&args, &config::Env::from_process())?).await
         }
         cli::Command::Sql(args) => sql::run(config::SqlPlan::from_args(&args, &config::Env::from_process())?).await,
+        cli::Command::Check(args) => {
+            check::run(config::CheckPlan::from_args(&args, &config::Env::from_process())?).await
+        }
         cli::Command::Status(args) => {
             let plan = config::StatusPlan::from_args(&args, &config::Env::from_process())?;
             status::run(plan).await

@@ -15,6 +15,7 @@ pub struct Counters {
     retries: AtomicU64,
     rows: AtomicU64,
     coerced: AtomicU64,
+    windows: AtomicU64,
 }
 
 impl Counters {
@@ -27,6 +28,13 @@ impl Counters {
     pub fn add_rows(&self, rows: u64, coerced: u64) {
         self.rows.fetch_add(rows, Ordering::Relaxed);
         self.coerced.fetch_add(coerced, Ordering::Relaxed);
+    }
+    /// One more key window read (a split adds windows read concurrently).
+    pub fn add_window(&self) {
+        self.windows.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn windows(&self) -> u64 {
+        self.windows.load(Ordering::Relaxed)
     }
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::config::StatusPlan;
 use crate::error::Error;
-use crate::lake::{Lake, LakeError, manifest};
+use crate::lake::{Lake, LakeError, layout, manifest, notes};
 use crate::tables;
 
 #[derive(Debug, Serialize)]
@@ -21,14 +21,16 @@ pub struct TableStatus {
 
 pub async fn run(plan: StatusPlan) -> Result<(), Error> {
     let missing = matches!(&plan.dest, crate::lake::Destination::Local(path) if !path.exists());
-    let statuses = if missing {
-        Vec::new()
+    let (statuses, account) = if missing {
+        (Vec::new(), None)
     } else {
-        read(&plan.dest.open().map_err(Error::Destination)?).await.map_err(Error::Lake)?
+        let lake = plan.dest.open().map_err(Error::Destination)?;
+        let account = notes::read(&lake, layout::ACCOUNT).await.map_err(Error::Lake)?;
+        (read(&lake).await.map_err(Error::Lake)?, account)
     };
     let empty = statuses.iter().all(|s| s.manifest.is_none());
     if plan.json {
-        let out = serde_json::json!({ "dest": plan.dest.to_string(), "empty": empty, "tables": statuses });
+        let out = serde_json::json!({ "dest": plan.dest.to_string(), "empty": empty, "api_key": account, "tables": statuses });
         println!("{out:#}");
     } else if empty {
         println!("{}: no committed data yet (run `close-lake export` to fill it)", plan.dest);
@@ -47,6 +49,12 @@ pub async fn run(plan: StatusPlan) -> Result<(), Error> {
                 ),
                 _ => println!("{:<14} no committed run", s.table),
             }
+        }
+        if let Some(account) = account.filter(|a| a["event_data_limited"] == true) {
+            println!(
+                "note: the API key has role `{}`, not admin: event data and previous_data are kept only for events under an hour old",
+                account["role"].as_str().unwrap_or("?")
+            );
         }
     }
     Ok(())

@@ -9,7 +9,9 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 /// Microseconds since the Unix epoch, UTC.
 pub type Micros = i64;
 
+pub const MICROS_PER_MILLI: i64 = 1_000;
 pub const MICROS_PER_SECOND: i64 = 1_000_000;
+pub const MICROS_PER_MINUTE: i64 = 60 * MICROS_PER_SECOND;
 pub const MICROS_PER_HOUR: i64 = 3_600 * MICROS_PER_SECOND;
 pub const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
 
@@ -63,6 +65,12 @@ pub fn now() -> Micros {
     Utc::now().timestamp_micros()
 }
 
+/// `t` rounded down to a whole multiple of `granule` (a millisecond, a minute): Close keeps
+/// milliseconds and may truncate finer bounds, so every bound close-lake sends falls on one.
+pub fn floor_to(t: Micros, granule: Micros) -> Micros {
+    t.div_euclid(granule.max(1)) * granule.max(1)
+}
+
 /// Parses a duration such as `5m`, `0s`, `90s`, `2h`, `1d`.
 pub fn parse_duration(s: &str) -> Option<Micros> {
     let s = s.trim();
@@ -106,6 +114,14 @@ mod tests {
     fn dates_count_from_the_epoch() {
         assert_eq!(date_to_days(parse_date("1970-01-02").unwrap()), 1);
         assert_eq!(date_to_days(parse_date("2022-11-12").unwrap()), 19_308);
+    }
+
+    #[test]
+    fn bounds_fall_on_whole_granules() {
+        let t = parse_timestamp("2024-05-01T10:05:30.123456Z").unwrap();
+        assert_eq!(format_filter(floor_to(t, MICROS_PER_MILLI)), "2024-05-01T10:05:30.123000+00:00");
+        assert_eq!(format_filter(floor_to(t, MICROS_PER_MINUTE)), "2024-05-01T10:05:00.000000+00:00");
+        assert_eq!(floor_to(-1, MICROS_PER_MILLI), -1_000, "before the epoch too");
     }
 
     #[test]

@@ -36,7 +36,7 @@ async fn compaction_keeps_every_row_once_and_drops_the_file_count() {
             new_activities: 3,
             update_leads: 2,
             update_tasks: 2,
-            at: chrono::Utc::now() - chrono::Duration::seconds(10 - round),
+            at: chrono::Utc::now() - chrono::Duration::seconds(120 - round),
             ..Default::default()
         });
         assert_success(&h.export(&[]).await);
@@ -73,7 +73,7 @@ async fn compaction_keeps_every_row_once_and_drops_the_file_count() {
     assert!(String::from_utf8_lossy(&again.stdout).contains("0 partitions compacted"));
     h.sim.mutate(&Mutation {
         update_leads: 1,
-        at: chrono::Utc::now() - chrono::Duration::seconds(1),
+        at: chrono::Utc::now() - chrono::Duration::minutes(2),
         ..Default::default()
     });
     assert_success(&h.export(&[]).await);
@@ -91,7 +91,7 @@ async fn recovery_after_a_compaction_never_republishes_retired_files() {
     assert_success(&h.export(&[]).await);
     h.sim.mutate(&Mutation {
         update_leads: 2,
-        at: chrono::Utc::now() - chrono::Duration::seconds(2),
+        at: chrono::Utc::now() - chrono::Duration::minutes(2),
         ..Default::default()
     });
     assert_success(&h.export(&[]).await);

@@ -16,7 +16,9 @@ async fn a_second_run_exports_only_what_changed(backend: Backend) {
     let first_requests = h.sim.request_counts();
 
     h.sim.reset_requests();
-    let at = chrono::Utc::now() - chrono::Duration::seconds(2);
+    // Two minutes back: the lead query's bounds are whole minutes, so a lead edited in the current
+    // minute waits for the next run.
+    let at = chrono::Utc::now() - chrono::Duration::minutes(2);
     let report = h.sim.mutate(&Mutation {
         at,
         update_activities: 5,
@@ -29,6 +31,7 @@ async fn a_second_run_exports_only_what_changed(backend: Backend) {
         update_users: 1,
         update_custom_fields: 1,
         new_custom_fields: 1,
+        ..Mutation::default()
     });
     assert!(!report.changed_ids.is_empty());
     let output = h.export(&[]).await;

@@ -62,7 +62,8 @@ fn rows(seen: &Value, table: &str) -> Vec<(String, i64)> {
 /// Two leads Close created after the first run: one carries a field no earlier record had, the
 /// other a value of a custom field created between the runs.
 fn with_new_fields(mut data: Dataset) -> (Dataset, Vec<String>) {
-    let now = chrono::Utc::now() - chrono::Duration::seconds(5);
+    // A minute and more back: the lead query's bounds are whole minutes.
+    let now = chrono::Utc::now() - chrono::Duration::seconds(90);
     let stamp = now.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string();
     let mut first = data.leads[0].clone();
     first["id"] = json!("lead_brandnewfield000000000000000000000000001");
@@ -97,7 +98,7 @@ async fn duckdb_and_spark_read_every_table_after_export_evolution_and_backfill()
         update_tasks: 4,
         new_activities: 3,
         update_activities: 4,
-        at: chrono::Utc::now() - chrono::Duration::seconds(10),
+        at: chrono::Utc::now() - chrono::Duration::minutes(2),
         ..Default::default()
     });
     let (evolved, new_ids) = with_new_fields(h.sim.snapshot());
@@ -153,7 +154,7 @@ async fn latest_views_hold_one_row_per_live_record_with_its_newest_values() {
         update_tasks: 5,
         update_users: 1,
         update_custom_fields: 1,
-        at: chrono::Utc::now() - chrono::Duration::seconds(2),
+        at: chrono::Utc::now() - chrono::Duration::minutes(2),
         ..Default::default()
     });
     assert_success(&h.export(&[]).await);

@@ -1,4 +1,5 @@
-//! One HTTP client for every Close endpoint: Basic auth with the key, the governor, the retry policy.
+//! One HTTP client for every Close endpoint: Basic auth with the key, the governor, the retry policy,
+//! the check that a 200 carries the JSON Close documents, Close's clock, and the optional capture.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,10 +10,12 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use super::ApiError;
-use super::governor::{self, Governor};
+use super::governor::{self, Governor, RateLimit};
+use super::record::{Exchange, Recorder};
 use super::retry::RetryPolicy;
 use crate::config::{ApiKey, ApiSettings};
 use crate::report::Counters;
+use crate::time::Micros;
 
 /// Requests in flight at once across all tables; Close allows about 20 per second per key.
 const MAX_IN_FLIGHT: usize = 8;
@@ -25,6 +28,9 @@ pub struct Client {
     governor: Arc<Governor>,
     retry: RetryPolicy,
     in_flight: Arc<Semaphore>,
+    recorder: Option<Recorder>,
+    /// Close's clock as its latest answer's `Date` tells it.
+    server_date: Arc<std::sync::Mutex<Option<Micros>>>,
 }
 
 /// What one attempt came to.
@@ -32,6 +38,13 @@ enum Attempt {
     Done(Bytes),
     Throttled(Option<Duration>),
     Transient(String),
+}
+
+/// The JSON a 200 must carry: any object, or a list envelope (an object whose `data` is an array).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Object,
+    List,
 }
 
 impl Client {
@@ -42,6 +55,13 @@ impl Client {
             .timeout(Duration::from_secs(120))
             .build()
             .map_err(|err| ApiError::BadResponse { path: String::new(), message: err.to_string() })?;
+        let recorder = match &api.record {
+            Some(dir) => Some(Recorder::create(dir, api.key.expose()).map_err(|err| ApiError::BadResponse {
+                path: dir.display().to_string(),
+                message: format!("cannot record the run's requests there: {err}"),
+            })?),
+            None => None,
+        };
         Ok(Client {
             http,
             base_url: api.base_url.clone(),
@@ -49,17 +69,47 @@ impl Client {
             governor: Arc::new(Governor::default()),
             retry: RetryPolicy::default(),
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            recorder,
+            server_date: Arc::default(),
         })
     }
 
-    /// Checks the key before any table starts, so a bad key is one line, not one per table.
-    pub async fn check_auth(&self, counters: &Counters) -> Result<(), ApiError> {
-        self.get("me/", &[], counters).await.map(drop)
+    /// Close's clock as of its latest answer, if it sent a `Date`: the end of the second `Date`
+    /// names (it truncates to seconds, and a clock read early would hide what was just written).
+    pub fn server_time(&self) -> Option<Micros> {
+        *self.server_date.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The `RateLimit` Close last announced for an endpoint group.
+    pub fn rate_limit(&self, group: &str) -> Option<RateLimit> {
+        self.governor.last_seen(group)
+    }
+
+    /// GETs a list endpoint: the body of its 200 answer, which is sure to be an object whose `data`
+    /// is an array. A 200 whose body was cut short or is not that JSON is retried like a 503.
+    pub async fn get_list(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        counters: &Counters,
+    ) -> Result<Bytes, ApiError> {
+        self.fetch(path, query, Shape::List, counters).await
+    }
+
+    /// GETs one object (`me/`, `user/<id>/`): the body of its 200 answer, a JSON object.
+    pub async fn get(&self, path: &str, query: &[(String, String)], counters: &Counters) -> Result<Bytes, ApiError> {
+        self.fetch(path, query, Shape::Object, counters).await
     }
 
     /// GETs `path` (relative to the base URL) and returns the body of its 200 answer, after waiting
     /// out rate limits and retrying transient failures.
-    pub async fn get(&self, path: &str, query: &[(String, String)], counters: &Counters) -> Result<Bytes, ApiError> {
+    async fn fetch(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        shape: Shape,
+        counters: &Counters,
+    ) -> Result<Bytes, ApiError> {
         let group = path.split('/').next().unwrap_or(path);
         let url = self
             .base_url
@@ -71,7 +121,7 @@ impl Client {
             let attempt = {
                 let _permit = self.in_flight.acquire().await;
                 counters.add_request();
-                self.attempt(&url, path, group, query).await?
+                self.attempt(&url, path, group, query, shape).await?
             };
             match attempt {
                 Attempt::Done(body) => return Ok(body),
@@ -109,6 +159,7 @@ impl Client {
         path: &str,
         group: &str,
         query: &[(String, String)],
+        shape: Shape,
     ) -> Result<Attempt, ApiError> {
         let sent = self.http.get(url.clone()).basic_auth(self.key.expose(), Some("")).query(query).send().await;
         let response = match sent {
@@ -117,19 +168,37 @@ impl Client {
             Err(err) => return Ok(Attempt::Transient(err.without_url().to_string())),
         };
         let status = response.status();
-        self.governor.observe(group, response.headers());
+        let headers = response.headers().clone();
+        self.governor.observe(group, &headers);
+        if let Some(date) = headers.get(reqwest::header::DATE).and_then(|v| v.to_str().ok())
+            && let Ok(date) = chrono::DateTime::parse_from_rfc2822(date)
+        {
+            let end_of_second = date.timestamp_micros() + crate::time::MICROS_PER_SECOND;
+            *self.server_date.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(end_of_second);
+        }
+        let body = response.bytes().await;
+        if let Some(recorder) = &self.recorder {
+            let recorded = body.as_ref().map(|b| b.clone()).unwrap_or_default();
+            recorder.write(Exchange::new(url.path(), query, status.as_u16(), &headers, recorded)).await;
+        }
         if status == StatusCode::TOO_MANY_REQUESTS {
-            return Ok(Attempt::Throttled(governor::retry_after(response.headers())));
+            return Ok(Attempt::Throttled(governor::retry_after(&headers)));
         }
         if RetryPolicy::is_transient(status.as_u16()) {
             return Ok(Attempt::Transient(format!("{status}")));
         }
-        let body = match response.bytes().await {
+        let body = match body {
             Ok(body) => body,
             Err(err) => return Ok(Attempt::Transient(err.without_url().to_string())),
         };
         if status.is_success() {
-            return Ok(Attempt::Done(body));
+            // A proxy's error page or a stream cut short behind a 200: as transient as a 503.
+            return Ok(match check_shape(body, shape).await {
+                Ok(body) => Attempt::Done(body),
+                Err(problem) => {
+                    Attempt::Transient(format!("200 with a body that is not the JSON Close documents ({problem})"))
+                }
+            });
         }
         let message = error_message(&body);
         Err(match status.as_u16() {
@@ -139,6 +208,28 @@ impl Client {
             }
             code => ApiError::Refused { path: path.to_string(), status: code, message },
         })
+    }
+}
+
+/// Checks, off the async runtime, that `body` is the JSON `shape` says.
+async fn check_shape(body: Bytes, shape: Shape) -> Result<Bytes, String> {
+    use serde::de::IgnoredAny;
+    #[derive(serde::Deserialize)]
+    struct List {
+        data: Vec<IgnoredAny>,
+    }
+    let checked = tokio::task::spawn_blocking(move || {
+        let parsed = match shape {
+            Shape::Object => serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body).map(drop),
+            Shape::List => serde_json::from_slice::<List>(&body).map(|list| drop(list.data)),
+        };
+        parsed.map(|()| body)
+    })
+    .await;
+    match checked {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(err) => Err(err.to_string()),
     }
 }
 

@@ -14,6 +14,8 @@ use tokio::time::Instant;
 #[derive(Debug, Default)]
 pub struct Governor {
     gates: Mutex<HashMap<String, Arc<Mutex<Instant>>>>,
+    /// The latest `RateLimit` each group announced, for `close-lake check`.
+    seen: Mutex<HashMap<String, RateLimit>>,
 }
 
 /// What a `RateLimit` header says.
@@ -55,12 +57,18 @@ impl Governor {
 
     /// Observes an answer's headers: an exhausted group waits for its reset.
     pub fn observe(&self, group: &str, headers: &HeaderMap) {
-        if let Some(limit) = rate_limit(headers)
-            && limit.remaining.is_some_and(|r| r <= 0.0)
+        let Some(limit) = rate_limit(headers) else { return };
+        self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(group.to_string(), limit);
+        if limit.remaining.is_some_and(|r| r <= 0.0)
             && let Some(reset) = limit.reset
         {
             self.close_for(group, seconds(reset));
         }
+    }
+
+    /// The latest `RateLimit` `group` announced.
+    pub fn last_seen(&self, group: &str) -> Option<RateLimit> {
+        self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(group).copied()
     }
 }
 

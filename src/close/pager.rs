@@ -1,19 +1,24 @@
 //! Paging: the one helper that turns a table's source and a window into page requests, and each
 //! answer's envelope into the next request.
 //!
-//! - Keyset sources page by key: each request asks for `key >= cursor`, where `cursor` is the last
-//!   key read, so `_skip` never grows with history and Close's max-skip cap is never met, whatever
-//!   the account's size. Records already read at `cursor` come back and are dropped as repeats by
-//!   the caller; only inside a group of ties larger than half a page does `_skip` pass over part of
-//!   the group, always leaving half a page of overlap. A record that changes or disappears during
-//!   the run therefore cannot shift an unread record out of sight, as it does with deep offsets.
-//! - Cursor sources (the event log) follow `cursor_next`.
+//! - Keyset sources page by their order field (the key, or tasks' `date_created`): each request
+//!   asks for `order >= cursor`, where `cursor` is the granule (millisecond, or the lead query's
+//!   minute) of the last record read, so `_skip` never grows with history and Close's max-skip cap
+//!   is never met, whatever the account's size. Records already read in that granule come back and
+//!   are dropped as repeats by the caller; only inside a granule holding more than half a page does
+//!   `_skip` pass over part of it, always leaving half a page of overlap. A record that changes or
+//!   disappears during the run therefore cannot shift an unread record out of sight, as it does
+//!   with deep offsets. After its first page a large window splits by its key span ([`Pager::split`]).
+//! - Cursor sources (the event log) follow `cursor_next`, newest first, until a page reaches below
+//!   the window.
 //! - Offset sources (small tables read in full) follow `_skip` until `has_more` is false.
+//!
+//! Every bound sent falls on the source's granule, so a record at a bound is in exactly one window.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::tables::KeyFilter;
+use crate::tables::{KeyFilter, Source, TableSpec};
 use crate::time::{self, Micros};
 
 /// A window of the replication key: `[lower, upper)`.
@@ -26,13 +31,6 @@ pub struct Window {
 impl Window {
     pub fn contains(&self, key: Micros) -> bool {
         self.lower <= key && key < self.upper
-    }
-
-    /// Splits in two halves, or `None` when the window is too short to split.
-    pub fn halves(&self) -> Option<(Window, Window)> {
-        let mid = self.lower + (self.upper - self.lower) / 2;
-        (mid > self.lower && mid < self.upper)
-            .then_some((Window { lower: self.lower, upper: mid }, Window { lower: mid, upper: self.upper }))
     }
 }
 
@@ -57,8 +55,6 @@ pub struct Envelope<'a> {
     #[serde(default)]
     pub has_more: Option<bool>,
     #[serde(default)]
-    pub total_results: Option<u64>,
-    #[serde(default)]
     pub cursor_next: Option<String>,
 }
 
@@ -74,53 +70,85 @@ pub struct PageOutcome {
     pub len: usize,
     pub has_more: bool,
     pub cursor_next: Option<String>,
-    /// The replication key of every record of the page, in order.
+    /// The order key of every record of the page, in order (the replication key, or tasks'
+    /// `date_created`).
     pub keys: Vec<Option<Micros>>,
 }
 
+/// How many parts one split may cut the rest of a window into, and how many times a window's parts
+/// may split again: at most 8 + 64 + 512 windows per table, read a few at a time.
+const SPLIT_PARTS: u64 = 8;
+const SPLIT_DEPTH: u8 = 3;
+/// A window is split only when its rest holds at least this many pages more than one reader should read.
+const PAGES_PER_WINDOW: u64 = 20;
+
 #[derive(Debug, Clone)]
 pub enum Pager {
-    Keyset {
-        path: &'static str,
-        filter: KeyFilter,
-        key: &'static str,
-        limit: u32,
-        params: Params,
-        window: Window,
-        /// The last key read: every request starts there.
-        cursor: Micros,
-        /// How far into the group of records at `cursor` the reads have reached.
-        read_at_cursor: usize,
-        done: bool,
-    },
-    Cursor {
-        path: &'static str,
-        key: &'static str,
-        limit: u32,
-        window: Window,
-        cursor: Option<String>,
-        done: bool,
-    },
-    Offset {
-        path: &'static str,
-        limit: u32,
-        skip: usize,
-        done: bool,
-    },
+    Keyset(Keyset),
+    Cursor { path: &'static str, key: &'static str, limit: u32, window: Window, cursor: Option<String>, done: bool },
+    Offset { path: &'static str, limit: u32, skip: usize, done: bool },
 }
+
+/// Keyset paging over a window: see the module docs.
+#[derive(Debug, Clone)]
+pub struct Keyset {
+    path: &'static str,
+    filter: KeyFilter,
+    key: &'static str,
+    /// The field pages are sorted and advanced by (the key itself, or tasks' `date_created`).
+    order: &'static str,
+    granule: Micros,
+    limit: u32,
+    params: Params,
+    /// The filter on the key.
+    window: Window,
+    /// What is left to read of the order field; `upper` is [`OPEN`] when unbounded.
+    span: Window,
+    /// Where the next request starts: a multiple of `granule`.
+    cursor: Micros,
+    /// How many records of the granule at `cursor` the reads have passed.
+    read_at_cursor: usize,
+    pages: u32,
+    /// How many more levels of splitting this window's parts may do.
+    splits_left: u8,
+    /// Whether this window already considered splitting (once, after its first page).
+    split_considered: bool,
+    done: bool,
+}
+
+/// The upper end of an order span with no bound (tasks: a `date_created` past any window).
+pub const OPEN: Micros = Micros::MAX;
 
 type Params = &'static [(&'static str, &'static str)];
 
 impl Pager {
-    pub fn keyset(
-        path: &'static str,
-        filter: KeyFilter,
-        key: &'static str,
-        limit: u32,
-        params: Params,
-        window: Window,
-    ) -> Pager {
-        Pager::Keyset { path, filter, key, limit, params, window, cursor: window.lower, read_at_cursor: 0, done: false }
+    /// Keyset pages of `spec` (a [`Source::Keyset`] table) over `window` of its key.
+    pub fn keyset(spec: &'static TableSpec, window: Window) -> Pager {
+        let Source::Keyset { path, filter, limit, params, granule, .. } = &spec.source else {
+            unreachable!("Pager::keyset is built for keyset sources");
+        };
+        let order = spec.order_key();
+        // The order span of a window of the key is the window itself; tasks' `date_created` is
+        // bounded by nothing the window says, so its span starts at the epoch and stays open.
+        let span = if order == spec.key { window } else { Window { lower: 0, upper: OPEN } };
+        let cursor = time::floor_to(span.lower, *granule);
+        Pager::Keyset(Keyset {
+            path,
+            filter: *filter,
+            key: spec.key,
+            order,
+            granule: *granule,
+            limit: *limit,
+            params,
+            window,
+            span,
+            cursor,
+            read_at_cursor: 0,
+            pages: 0,
+            splits_left: SPLIT_DEPTH,
+            split_considered: false,
+            done: false,
+        })
     }
 
     pub fn cursor(path: &'static str, key: &'static str, limit: u32, window: Window) -> Pager {
@@ -131,31 +159,23 @@ impl Pager {
         Pager::Offset { path, limit, skip: 0, done: false }
     }
 
+    /// The window of the replication key whose records this pager yields; others are dropped.
+    pub fn window(&self) -> Window {
+        match self {
+            Pager::Keyset(k) => k.window,
+            Pager::Cursor { window, .. } => *window,
+            Pager::Offset { .. } => Window { lower: Micros::MIN, upper: Micros::MAX },
+        }
+    }
+
     /// The next page to fetch, or `None` when the pager is exhausted.
     pub fn request(&self) -> Option<PageRequest> {
         let pair = |k: &str, v: String| (k.to_string(), v);
         match self {
-            Pager::Keyset { done: true, .. } | Pager::Cursor { done: true, .. } | Pager::Offset { done: true, .. } => {
-                None
-            }
-            Pager::Keyset { path, filter, key, limit, params, window, cursor, read_at_cursor, .. } => {
-                let skip = keyset_skip(*read_at_cursor, *limit);
-                let mut query: Vec<(String, String)> = params.iter().map(|(k, v)| pair(k, v.to_string())).collect();
-                let (from, to) = (time::format_filter(*cursor), time::format_filter(window.upper));
-                match filter {
-                    KeyFilter::Params => {
-                        query.push(pair(&format!("{key}__gte"), from));
-                        query.push(pair(&format!("{key}__lt"), to));
-                        query.push(pair("_order_by", key.to_string()));
-                    }
-                    KeyFilter::Query => {
-                        query.push(pair("query", format!(r#"{key} >= "{from}" {key} < "{to}" sort:{key}"#)));
-                    }
-                }
-                query.push(pair("_skip", skip.to_string()));
-                query.push(pair("_limit", limit.to_string()));
-                Some(PageRequest { path, query })
-            }
+            Pager::Keyset(Keyset { done: true, .. })
+            | Pager::Cursor { done: true, .. }
+            | Pager::Offset { done: true, .. } => None,
+            Pager::Keyset(k) => Some(k.request()),
             Pager::Cursor { path, key, limit, window, cursor, .. } => {
                 // The event log documents only `__lte` for the upper end: records at `upper` are
                 // dropped by the caller, which keeps every window half-open.
@@ -176,24 +196,17 @@ impl Pager {
         }
     }
 
-    /// Moves past a fetched page.
+    /// Moves past a fetched page. `page.keys` are the records' order keys (the key itself, or
+    /// tasks' `date_created`).
     pub fn advance(&mut self, page: &PageOutcome) {
         match self {
-            Pager::Keyset { cursor, read_at_cursor, limit, done, .. } => {
-                let last = page.keys.iter().rev().find_map(|k| *k);
-                if page.len == 0 || !page.has_more {
-                    *done = true;
-                } else if let Some(last) = last.filter(|last| *last != *cursor) {
-                    *cursor = last;
-                    *read_at_cursor = page.keys.iter().filter(|k| **k == Some(last)).count();
-                } else {
-                    // The whole page sat at the cursor: a group of ties larger than a page.
-                    *read_at_cursor = keyset_skip(*read_at_cursor, *limit) + page.len;
-                }
-            }
-            Pager::Cursor { cursor, done, .. } => {
+            Pager::Keyset(k) => k.advance(page),
+            Pager::Cursor { cursor, window, done, .. } => {
                 *cursor = page.cursor_next.clone();
-                *done = page.len == 0 || cursor.is_none();
+                // Newest first: once a page reaches below the window, the rest is older still,
+                // whatever the server does with the date filters on cursor requests.
+                let below = page.keys.iter().flatten().any(|key| *key < window.lower);
+                *done = page.len == 0 || cursor.is_none() || below;
             }
             Pager::Offset { skip, done, .. } => {
                 *skip += page.len;
@@ -201,10 +214,118 @@ impl Pager {
             }
         }
     }
+
+    /// After the first page of a keyset window, cuts the rest of the window into parts when the
+    /// page's key span says it holds many pages more: this pager keeps the first part and the
+    /// others come back as pagers of their own, to be read concurrently. The decision depends on
+    /// the data alone (never on timing), so a run makes the same requests every time it reads the
+    /// same records, and the split needs nothing of `total_results`, which Close does not promise.
+    pub fn split(&mut self, page: &PageOutcome) -> Vec<Pager> {
+        let Pager::Keyset(k) = self else { return Vec::new() };
+        k.split(page).into_iter().map(Pager::Keyset).collect()
+    }
 }
 
-/// The `_skip` of a keyset request: none until the ties at the cursor fill half a page, then past
-/// all but half a page of them, so each page still moves forward by at least half a page.
+impl Keyset {
+    fn request(&self) -> PageRequest {
+        let pair = |k: &str, v: String| (k.to_string(), v);
+        let skip = keyset_skip(self.read_at_cursor, self.limit);
+        let (key, order) = (self.key, self.order);
+        let mut query: Vec<(String, String)> = self.params.iter().map(|(k, v)| pair(k, v.to_string())).collect();
+        let from = time::format_filter(self.cursor);
+        match self.filter {
+            KeyFilter::Params if order == key => {
+                query.push(pair(&format!("{key}__gte"), from));
+                query.push(pair(&format!("{key}__lt"), time::format_filter(self.span.upper)));
+                query.push(pair("_order_by", key.to_string()));
+            }
+            KeyFilter::Params => {
+                query.push(pair(&format!("{key}__gte"), time::format_filter(self.window.lower)));
+                query.push(pair(&format!("{key}__lt"), time::format_filter(self.window.upper)));
+                query.push(pair(&format!("{order}__gte"), from));
+                if self.span.upper != OPEN {
+                    query.push(pair(&format!("{order}__lt"), time::format_filter(self.span.upper)));
+                }
+                query.push(pair("_order_by", order.to_string()));
+            }
+            KeyFilter::Query => {
+                let to = time::format_filter(self.span.upper);
+                query.push(pair("query", format!(r#"{order} >= "{from}" {order} < "{to}" sort:{order}"#)));
+            }
+        }
+        query.push(pair("_skip", skip.to_string()));
+        query.push(pair("_limit", self.limit.to_string()));
+        PageRequest { path: self.path, query }
+    }
+
+    fn advance(&mut self, page: &PageOutcome) {
+        self.pages += 1;
+        let granule = |t: Micros| time::floor_to(t, self.granule);
+        let last = page.keys.iter().rev().find_map(|k| *k).map(granule);
+        if page.len == 0 || !page.has_more {
+            self.done = true;
+        } else if let Some(last) = last.filter(|last| *last > self.cursor) {
+            self.cursor = last;
+            self.read_at_cursor = page.keys.iter().filter(|k| k.map(granule) == Some(last)).count();
+        } else {
+            // The whole page sat in the cursor's granule: a group of ties larger than a page.
+            self.read_at_cursor = keyset_skip(self.read_at_cursor, self.limit) + page.len;
+        }
+    }
+
+    fn split(&mut self, page: &PageOutcome) -> Vec<Keyset> {
+        if self.split_considered || self.pages != 1 {
+            return Vec::new();
+        }
+        self.split_considered = true;
+        if self.done || self.splits_left == 0 || page.len < self.limit as usize {
+            return Vec::new();
+        }
+        let keys = page.keys.iter().flatten();
+        let (Some(first), Some(last)) = (keys.clone().min(), keys.max()) else { return Vec::new() };
+        // Everything read so far lies below the granule after the last key read.
+        let rest = time::floor_to(*last, self.granule) + self.granule;
+        let end = if self.order == self.key { self.span.upper } else { self.span.upper.min(self.window.upper) };
+        if rest >= end {
+            return Vec::new();
+        }
+        let per_record = ((last - first).max(self.granule) as f64) / page.len as f64;
+        let records = (end - rest) as f64 / per_record;
+        let parts = ((records / (PAGES_PER_WINDOW * self.limit as u64) as f64) as u64).min(SPLIT_PARTS);
+        if parts < 2 {
+            return Vec::new();
+        }
+        let step = (end - rest) / parts as i64;
+        let mut bounds: Vec<Micros> =
+            (1..parts as i64).map(|i| time::floor_to(rest + i * step, self.granule)).filter(|b| *b > rest).collect();
+        bounds.dedup();
+        let mut children = Vec::new();
+        for (i, lower) in bounds.iter().enumerate() {
+            let upper = bounds.get(i + 1).copied().unwrap_or(self.span.upper);
+            let mut child = self.clone();
+            child.span = Window { lower: *lower, upper };
+            if self.order == self.key {
+                child.window = child.span;
+            }
+            child.cursor = *lower;
+            child.read_at_cursor = 0;
+            child.pages = 0;
+            child.split_considered = false;
+            child.splits_left = self.splits_left - 1;
+            children.push(child);
+        }
+        if let Some(first_child) = bounds.first() {
+            self.span.upper = *first_child;
+            if self.order == self.key {
+                self.window.upper = *first_child;
+            }
+        }
+        children
+    }
+}
+
+/// The `_skip` of a keyset request: none until the records read in the cursor's granule fill half a
+/// page, then past all but half a page of them, so each page still moves forward by half a page.
 fn keyset_skip(read_at_cursor: usize, limit: u32) -> usize {
     read_at_cursor.saturating_sub(limit as usize / 2)
 }
@@ -212,60 +333,149 @@ fn keyset_skip(read_at_cursor: usize, limit: u32) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tables::by_name;
+    use crate::time::{MICROS_PER_MINUTE, MICROS_PER_SECOND};
 
     fn value<'a>(request: &'a PageRequest, name: &str) -> Option<&'a str> {
         request.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    fn page(keys: Vec<Option<Micros>>, has_more: bool) -> PageOutcome {
+        PageOutcome { len: keys.len(), has_more, keys, ..Default::default() }
+    }
+
     const W: Window = Window { lower: 1_000_000, upper: 9_000_000 };
+
+    fn activities(window: Window) -> Pager {
+        Pager::keyset(by_name("activities").unwrap(), window)
+    }
 
     #[test]
     fn keyset_restarts_at_the_last_key_read() {
-        let mut pager = Pager::keyset("activity/", KeyFilter::Params, "date_created", 4, &[], W);
+        let mut pager = activities(W);
         let first = pager.request().unwrap();
         assert_eq!(value(&first, "date_created__gte"), Some("1970-01-01T00:00:01.000000+00:00"));
         assert_eq!(value(&first, "date_created__lt"), Some("1970-01-01T00:00:09.000000+00:00"));
         assert_eq!(value(&first, "_order_by"), Some("date_created"));
-        assert_eq!(value(&first, "_skip"), Some("0"));
-        // Two ties at the end of a page of four: read them again rather than skip past them.
-        let keys = vec![Some(2), Some(3), Some(5), Some(5)];
-        pager.advance(&PageOutcome { len: 4, has_more: true, keys, ..Default::default() });
+        assert_eq!((value(&first, "_skip"), value(&first, "_limit")), (Some("0"), Some("100")));
+        // Two ties at the end of a page: read them again rather than skip past them.
+        let mut keys = vec![Some(2_000_000); 98];
+        keys.extend([Some(5_000_000), Some(5_000_000)]);
+        pager.advance(&page(keys, true));
         let second = pager.request().unwrap();
-        assert_eq!(value(&second, "date_created__gte"), Some(time::format_filter(5).as_str()));
+        assert_eq!(value(&second, "date_created__gte"), Some(time::format_filter(5_000_000).as_str()));
         assert_eq!(value(&second, "_skip"), Some("0"));
     }
 
     #[test]
     fn keyset_moves_through_ties_larger_than_a_page_with_overlap() {
-        let mut pager = Pager::keyset("activity/", KeyFilter::Params, "date_created", 4, &[], W);
-        pager.advance(&PageOutcome { len: 4, has_more: true, keys: vec![Some(5); 4], ..Default::default() });
-        assert_eq!(value(&pager.request().unwrap(), "_skip"), Some("2"));
-        pager.advance(&PageOutcome { len: 4, has_more: true, keys: vec![Some(5); 4], ..Default::default() });
-        assert_eq!(value(&pager.request().unwrap(), "_skip"), Some("4"));
-        pager.advance(&PageOutcome { len: 2, has_more: false, keys: vec![Some(5), Some(6)], ..Default::default() });
+        let mut pager = activities(W);
+        pager.advance(&page(vec![Some(5_000_000); 100], true));
+        assert_eq!(value(&pager.request().unwrap(), "_skip"), Some("50"));
+        pager.advance(&page(vec![Some(5_000_000); 100], true));
+        assert_eq!(value(&pager.request().unwrap(), "_skip"), Some("100"));
+        pager.advance(&page(vec![Some(5_000_000), Some(6_000_000)], false));
         assert!(pager.request().is_none());
     }
 
     #[test]
-    fn lead_queries_use_the_query_language() {
-        let pager = Pager::keyset("lead/", KeyFilter::Query, "date_updated", 200, &[], W);
+    fn leads_page_by_the_minute_and_a_bulk_edit_in_one_minute_ends() {
+        let minute = 10 * MICROS_PER_MINUTE;
+        let window = Window { lower: minute + 30 * MICROS_PER_SECOND, upper: minute + 5 * MICROS_PER_MINUTE };
+        let mut pager = Pager::keyset(by_name("leads").unwrap(), window);
         let request = pager.request().unwrap();
         let query = value(&request, "query").unwrap();
-        assert!(query.starts_with(r#"date_updated >= "1970-01-01T00:00:01.000000+00:00" date_updated < ""#));
-        assert!(query.ends_with("sort:date_updated"));
+        assert_eq!(
+            query,
+            r#"date_updated >= "1970-01-01T00:10:00.000000+00:00" date_updated < "1970-01-01T00:15:00.000000+00:00" sort:date_updated"#
+        );
         assert_eq!(value(&request, "date_updated__gte"), None);
+        // 2,000 leads edited within one minute, distinct milliseconds: pages of 200 move by 100.
+        let edited: Vec<Option<Micros>> = (0..2_000).map(|i| Some(minute + 60_000_000 + i * 1_000)).collect();
+        let mut pages = 0;
+        let mut skip = 0;
+        while let Some(request) = pager.request() {
+            skip = value(&request, "_skip").unwrap().parse::<usize>().unwrap();
+            let rows: Vec<_> = edited.iter().skip(skip).take(200).copied().collect();
+            let more = skip + rows.len() < edited.len();
+            pager.advance(&page(rows, more));
+            pages += 1;
+            assert!(pages < 40, "no loop");
+        }
+        assert_eq!((skip, pages), (1_800, 19), "half a page forward each time, to the last 200");
     }
 
     #[test]
-    fn params_ride_along() {
-        let pager = Pager::keyset("task/", KeyFilter::Params, "date_updated", 100, &[("_type", "all")], W);
-        assert_eq!(value(&pager.request().unwrap(), "_type"), Some("all"));
+    fn tasks_filter_a_window_of_updates_and_page_by_creation() {
+        let mut pager = Pager::keyset(by_name("tasks").unwrap(), W);
+        let first = pager.request().unwrap();
+        assert_eq!(value(&first, "_type"), Some("all"));
+        assert_eq!(value(&first, "date_updated__gte"), Some("1970-01-01T00:00:01.000000+00:00"));
+        assert_eq!(value(&first, "date_updated__lt"), Some("1970-01-01T00:00:09.000000+00:00"));
+        assert_eq!(value(&first, "date_created__gte"), Some("1970-01-01T00:00:00.000000+00:00"));
+        assert_eq!(value(&first, "date_created__lt"), None);
+        assert_eq!(value(&first, "_order_by"), Some("date_created"));
+        pager.advance(&page(vec![Some(500_000); 100], true));
+        pager.advance(&page(vec![Some(700_000); 100], true));
+        let third = pager.request().unwrap();
+        assert_eq!(value(&third, "date_created__gte"), Some("1970-01-01T00:00:00.700000+00:00"));
+        assert_eq!(value(&third, "date_updated__gte"), Some("1970-01-01T00:00:01.000000+00:00"));
+    }
+
+    #[test]
+    fn a_dense_first_page_splits_the_rest_on_whole_milliseconds() {
+        let day = 86_400 * MICROS_PER_SECOND;
+        let window = Window { lower: 0, upper: 100 * day + 7 };
+        let mut pager = activities(window);
+        // A page of 100 spread over ten seconds: the rest of 100 days holds far more than 20 pages.
+        let keys: Vec<Option<Micros>> = (0..100).map(|i| Some(day + i * 100_000 + 3)).collect();
+        let outcome = page(keys, true);
+        pager.advance(&outcome);
+        let children = pager.split(&outcome);
+        assert_eq!(children.len(), 7);
+        let mut windows = vec![pager.window()];
+        windows.extend(children.iter().map(Pager::window));
+        assert_eq!(windows[0].lower, 0);
+        assert_eq!(windows.last().unwrap().upper, window.upper);
+        for pair in windows.windows(2) {
+            assert_eq!(pair[0].upper, pair[1].lower, "contiguous");
+            assert_eq!(pair[0].upper % 1_000, 0, "on a whole millisecond");
+        }
+        assert!(windows[0].upper > day + 99 * 100_000 + 3, "the first page stays in the first part");
+        // The split happens once, after the first page; children may split once each in turn.
+        assert!(pager.split(&outcome).is_empty());
+        // A sparse page does not split.
+        let mut sparse = activities(Window { lower: 0, upper: 2 * day });
+        let keys: Vec<Option<Micros>> = (0..100).map(|i| Some(i * 10 * MICROS_PER_MINUTE)).collect();
+        let outcome = page(keys, true);
+        sparse.advance(&outcome);
+        assert!(sparse.split(&outcome).is_empty());
+    }
+
+    #[test]
+    fn event_cursor_walk_stops_below_the_window() {
+        let mut pager = Pager::cursor("event/", "date_updated", 50, W);
+        assert_eq!(value(&pager.request().unwrap(), "_cursor"), None);
+        pager.advance(&PageOutcome {
+            len: 2,
+            cursor_next: Some("abc".into()),
+            keys: vec![Some(8_000_000); 2],
+            has_more: false,
+        });
+        assert_eq!(value(&pager.request().unwrap(), "_cursor"), Some("abc"));
+        // A server that ignores the filters on cursor requests walks on into older history.
+        pager.advance(&PageOutcome {
+            len: 2,
+            cursor_next: Some("def".into()),
+            keys: vec![Some(2_000_000), Some(999_000)],
+            has_more: false,
+        });
+        assert!(pager.request().is_none());
     }
 
     #[test]
     fn cursor_follows_cursor_next() {
         let mut pager = Pager::cursor("event/", "date_updated", 50, W);
-        assert_eq!(value(&pager.request().unwrap(), "_cursor"), None);
         pager.advance(&PageOutcome { len: 50, cursor_next: Some("abc".into()), ..Default::default() });
         assert_eq!(value(&pager.request().unwrap(), "_cursor"), Some("abc"));
         pager.advance(&PageOutcome { len: 3, cursor_next: None, ..Default::default() });
@@ -279,12 +489,5 @@ mod tests {
         assert_eq!(value(&pager.request().unwrap(), "_skip"), Some("100"));
         pager.advance(&PageOutcome { len: 7, has_more: false, ..Default::default() });
         assert!(pager.request().is_none());
-    }
-
-    #[test]
-    fn windows_split_in_halves() {
-        let (a, b) = W.halves().unwrap();
-        assert_eq!((a.lower, a.upper, b.lower, b.upper), (1_000_000, 5_000_000, 5_000_000, 9_000_000));
-        assert!(Window { lower: 1, upper: 2 }.halves().is_none());
     }
 }

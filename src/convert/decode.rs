@@ -25,6 +25,8 @@ pub struct RowKey {
     pub id: String,
     pub key: Option<Micros>,
     pub version: Option<Micros>,
+    /// The field the source pages by: the key, or tasks' `date_created`.
+    pub order: Option<Micros>,
 }
 
 /// One converted page.
@@ -73,6 +75,7 @@ impl Decoder {
         let mut skipped = 0;
         let mut slots: Vec<Option<&RawValue>> = vec![None; columns.len()];
         let (id_at, key_at, version_at) = (self.index["id"], self.index[self.spec.key], self.index[self.spec.version]);
+        let order_at = self.index[self.spec.order_key()];
 
         for (position, raw) in records.iter().enumerate() {
             let Entries(entries) =
@@ -89,10 +92,13 @@ impl Decoder {
                     unknown.push((name.as_ref(), *value));
                 }
             }
+            let timestamp = |at: usize| slots[at].and_then(as_str).and_then(|s| time::parse_timestamp(&s));
+            let key = timestamp(key_at);
             let row = RowKey {
                 id: slots[id_at].and_then(as_str).map(Cow::into_owned).unwrap_or_default(),
-                key: slots[key_at].and_then(as_str).and_then(|s| time::parse_timestamp(&s)),
-                version: slots[version_at].and_then(as_str).and_then(|s| time::parse_timestamp(&s)),
+                key,
+                version: if version_at == key_at { key } else { timestamp(version_at) },
+                order: if order_at == key_at { key } else { timestamp(order_at) },
             };
             if !keep(&row) {
                 skipped += 1;

@@ -12,7 +12,7 @@ mod window;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::close::{ApiError, Client};
+use crate::close::{Account, ApiError, Client};
 use crate::config::ExportPlan;
 use crate::convert::DecodeError;
 use crate::error::Error;
@@ -42,16 +42,26 @@ pub struct RunContext {
     pub lake: Lake,
     pub run_id: String,
     pub started_at: Micros,
+    /// Who the key is, and its deactivated users.
+    pub account: Account,
+    /// Close's clock at the start: every window's upper bound is computed from it, so the bounds
+    /// follow the server whose index lags, not this machine's clock.
+    pub now: Micros,
 }
 
 pub async fn run(plan: ExportPlan) -> Result<(), Error> {
     let client = Client::new(&plan.api).map_err(Error::Startup)?;
-    client.check_auth(&Counters::default()).await.map_err(Error::Startup)?;
+    let account = Account::fetch(&client, &Counters::default()).await.map_err(Error::Startup)?;
+    if let Some(warning) = account.role_warning() {
+        tracing::warn!("{warning}");
+    }
     let lake = plan.dest.open().map_err(Error::Destination)?;
     let run_id = new_run_id();
     probe(&lake, &run_id).await.map_err(Error::Destination)?;
+    note_account(&lake, &account).await;
 
-    let context = Arc::new(RunContext { plan, client, lake, run_id, started_at: time::now() });
+    let now = account.server_now;
+    let context = Arc::new(RunContext { plan, client, lake, run_id, started_at: time::now(), account, now });
     tracing::info!(run_id = %context.run_id, dest = %context.lake.dest(), "export started");
     let progress = Progress::default();
     let mut tasks = tokio::task::JoinSet::new();
@@ -101,7 +111,7 @@ pub async fn run(plan: ExportPlan) -> Result<(), Error> {
         };
         tracing::info!(
             table = name, rows = line.rows, files, bytes, requests = line.requests, retries = line.retries,
-            coerced = line.coerced, duration_ms = duration.as_millis() as u64, outcome = %line.outcome, "table done"
+            coerced = line.coerced, windows = counters.windows(), duration_ms = duration.as_millis() as u64, outcome = %line.outcome, "table done"
         );
         summaries.push((order, line));
     }
@@ -141,8 +151,23 @@ fn probe_failure(err: &object_store::Error) -> String {
     }
 }
 
+/// Keeps what the run learned of the key (role, deactivated users) in the lake for `status`. It
+/// describes the account, not the data, so a write that fails is a warning, not a failed run.
+async fn note_account(lake: &Lake, account: &Account) {
+    let note = serde_json::json!({
+        "role": account.role,
+        "admin": account.role.as_deref().map(|role| role == "admin"),
+        "event_data_limited": account.is_known_non_admin(),
+        "inactive_users": account.inactive_user_ids.len(),
+        "seen_at": time::format_rfc3339(account.server_now),
+    });
+    if let Err(err) = crate::lake::notes::write(lake, crate::lake::layout::ACCOUNT, &note).await {
+        tracing::warn!(error = %err, "cannot keep the key's role in the lake");
+    }
+}
+
 /// Writes and deletes one object, so an unwritable destination fails before any table starts.
-async fn probe(lake: &Lake, run_id: &str) -> Result<(), LakeError> {
+pub(crate) async fn probe(lake: &Lake, run_id: &str) -> Result<(), LakeError> {
     use object_store::ObjectStoreExt;
     let path = object_store::path::Path::from(format!("{}/probes/{run_id}", crate::lake::layout::META));
     let unusable =

@@ -1,14 +1,15 @@
 //! One table's run, export or backfill: lease, recover, plan the window, read it, commit.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 
 use indicatif::ProgressBar;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::tail::TailCollector;
-use super::window::{self, TableRun, WindowOutput, WindowResult};
+use super::window::{self, TableRun, WindowOutput};
 use super::{RunContext, TableDone, TableError};
 use crate::close::pager::{Pager, Window};
 use crate::config::Mode;
@@ -25,8 +26,8 @@ use crate::time::{self, MICROS_PER_DAY, Micros};
 
 /// Where a first run without `--start-date` starts: before Close existed, so all history.
 const HISTORY_START: Micros = 946_684_800_000_000; // 2000-01-01T00:00:00Z
-/// Windows of one table read at once.
-const WINDOWS_PER_TABLE: usize = 4;
+/// Windows of one table read at once; the client's rate governor paces them all.
+const WINDOWS_PER_TABLE: usize = 8;
 
 pub async fn export(
     context: &Arc<RunContext>,
@@ -57,11 +58,12 @@ async fn export_leased(
     let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source: Box::new(source) };
     bar.set_message("recovering");
     let head = commit::recover(lake, spec.name).await.map_err(lake_error)?;
-    let now = time::now();
+    let now = context.now;
     let (window, kind) = match &context.plan.mode {
         Mode::Export => (plan_window(context, spec, head.as_ref(), now), RunKind::Export),
         Mode::Backfill { from, to, .. } => {
-            (Window { lower: *from, upper: (*to).min(now - context.plan.lag) }, RunKind::Backfill)
+            let upper = (*to).min(time::floor_to(now - context.plan.lag, spec.granule()));
+            (Window { lower: *from, upper }, RunKind::Backfill)
         }
     };
     if window.lower >= window.upper {
@@ -94,17 +96,11 @@ async fn export_leased(
         bar: bar.clone(),
     });
     let outputs = match &spec.source {
-        Source::Keyset { .. } => read_keyset(run.clone(), window).await?,
+        Source::Keyset { .. } => read_windows(run.clone(), Pager::keyset(spec, window)).await?,
         Source::Cursor { path, limit } => {
-            match window::read_window(run.clone(), Pager::cursor(path, spec.key, *limit, window), window, false).await?
-            {
-                WindowResult::Done(output) => vec![output],
-                WindowResult::Split(..) => unreachable!("cursor windows are never split"),
-            }
+            read_windows(run.clone(), Pager::cursor(path, spec.key, *limit, window)).await?
         }
-        Source::Full { endpoints, limit, tag_column } => {
-            vec![window::read_full(run.clone(), endpoints, *limit, *tag_column, window).await?]
-        }
+        Source::Full { .. } => vec![window::read_full(run.clone(), window).await?],
     };
 
     let rows: u64 = outputs.iter().map(|o| o.rows).sum();
@@ -167,11 +163,13 @@ async fn versions_in(
     Ok(held)
 }
 
-/// `[bookmark - lookback, now - lag)`, or from the start date (or all history) on a first run.
+/// `[bookmark - lookback, now - lag)`, or from the start date (or all history) on a first run, with
+/// both bounds on the source's granule (a millisecond, or the lead query's minute) so that the
+/// server's truncation cannot move a record across a bound.
 fn plan_window(context: &RunContext, spec: &TableSpec, head: Option<&Manifest>, now: Micros) -> Window {
-    let upper = now - context.plan.lag;
+    let upper = time::floor_to(now - context.plan.lag, spec.granule());
     let lower = match head.and_then(|m| m.bookmark_micros) {
-        Some(bookmark) => bookmark - spec.lookback,
+        Some(bookmark) => time::floor_to(bookmark - spec.lookback, spec.granule()),
         None => context.plan.start.unwrap_or(HISTORY_START),
     };
     if let Some(days) = spec.retention_days {
@@ -190,29 +188,31 @@ fn plan_window(context: &RunContext, spec: &TableSpec, head: Option<&Manifest>, 
     Window { lower, upper }
 }
 
-/// Reads a keyset window, splitting windows too large for one reader and reading up to
-/// [`WINDOWS_PER_TABLE`] at once.
-async fn read_keyset(run: Arc<TableRun>, window: Window) -> Result<Vec<WindowOutput>, TableError> {
-    let Source::Keyset { path, filter, limit, params } = &run.spec.source else {
-        unreachable!("read_keyset is called for keyset sources");
-    };
-    let mut pending = vec![window];
+/// Reads the window of `pager` and every part it splits off, up to [`WINDOWS_PER_TABLE`] at once.
+async fn read_windows(run: Arc<TableRun>, pager: Pager) -> Result<Vec<WindowOutput>, TableError> {
+    let (parts_tx, mut parts) = mpsc::unbounded_channel();
+    let mut pending = VecDeque::from([pager]);
     let mut tasks = JoinSet::new();
     let mut outputs = Vec::new();
     loop {
         while tasks.len() < WINDOWS_PER_TABLE {
-            let Some(next) = pending.pop() else { break };
-            let pager = Pager::keyset(path, *filter, run.spec.key, *limit, params, next);
-            tasks.spawn(window::read_window(run.clone(), pager, next, true));
+            let Some(next) = pending.pop_front() else { break };
+            tasks.spawn(window::read_window(run.clone(), next, parts_tx.clone()));
         }
-        let Some(joined) = tasks.join_next().await else { break };
-        let result = joined.map_err(|err| TableError::Task { table: run.spec.name, message: err.to_string() })?;
-        match result? {
-            WindowResult::Split(a, b) => {
-                pending.push(b);
-                pending.push(a);
+        if tasks.is_empty() {
+            break;
+        }
+        tokio::select! {
+            biased;
+            Some(part) = parts.recv() => pending.push_back(part),
+            Some(joined) = tasks.join_next() => {
+                let output = joined.map_err(|err| TableError::Task { table: run.spec.name, message: err.to_string() })??;
+                outputs.push(output);
+                // A reader sends its parts before it ends: take them before deciding we are done.
+                while let Ok(part) = parts.try_recv() {
+                    pending.push_back(part);
+                }
             }
-            WindowResult::Done(output) => outputs.push(output),
         }
     }
     Ok(outputs)

@@ -64,7 +64,7 @@ mod tests {
     use super::*;
 
     fn row(id: &str, key: Micros) -> RowKey {
-        RowKey { id: id.into(), key: Some(key), version: Some(key + 1) }
+        RowKey { id: id.into(), key: Some(key), version: Some(key + 1), order: Some(key) }
     }
 
     #[test]

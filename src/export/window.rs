@@ -22,11 +22,9 @@ use crate::convert::{Decoded, Decoder, RowKey};
 use crate::lake::manifest::FileEntry;
 use crate::lake::writer::{PartitionBatch, RunFiles, StagedWriter, TARGET_FILE_BYTES};
 use crate::report::{self, Counters};
-use crate::tables::{Endpoint, TableSpec};
-use crate::time::{self, MICROS_PER_SECOND, Micros};
+use crate::tables::{Source, TableSpec};
+use crate::time::{self, Micros};
 
-/// A window whose first page reports more records than this is split in two and read concurrently.
-const SPLIT_ROWS: u64 = 20_000;
 /// Converted batches waiting for the writer, per window.
 const WRITE_QUEUE: usize = 4;
 /// The Hive name of a partition whose key is missing.
@@ -46,11 +44,6 @@ pub struct TableRun {
     pub bar: ProgressBar,
 }
 
-pub enum WindowResult {
-    Split(Window, Window),
-    Done(WindowOutput),
-}
-
 #[derive(Debug)]
 pub struct WindowOutput {
     pub files: Vec<FileEntry>,
@@ -58,107 +51,102 @@ pub struct WindowOutput {
     pub tail: TailCollector,
 }
 
-/// Reads a window with `pager`; with `may_split`, a window too large for one reader is split instead.
+/// Reads the window of `pager`. When the pager splits the rest of its window after the first page,
+/// the parts go to `parts` to be read by other readers, and this one reads on through its own part.
 pub async fn read_window(
     run: Arc<TableRun>,
     mut pager: Pager,
-    window: Window,
-    may_split: bool,
-) -> Result<WindowResult, TableError> {
+    parts: mpsc::UnboundedSender<Pager>,
+) -> Result<WindowOutput, TableError> {
+    run.counters.add_window();
     let (tx, rx) = mpsc::channel(WRITE_QUEUE);
     let writer = tokio::spawn(write_all(run.clone(), rx));
-    let fetched = fetch_all(&run, &mut pager, window, may_split, tx).await;
+    let fetched = fetch_all(&run, &mut pager, &parts, tx).await;
     let written = writer.await.map_err(|err| task_error(&run, err))?;
     match (fetched, written) {
         (Err(err), _) => Err(err),
         (Ok(_), Err(source)) => Err(TableError::Lake { table: run.spec.name, source: Box::new(source) }),
-        (Ok(Fetched::Split(a, b)), Ok(_)) => Ok(WindowResult::Split(a, b)),
-        (Ok(Fetched::Done { rows, tail }), Ok(files)) => Ok(WindowResult::Done(WindowOutput { files, rows, tail })),
+        (Ok((rows, tail)), Ok(files)) => Ok(WindowOutput { files, rows, tail }),
     }
-}
-
-enum Fetched {
-    Split(Window, Window),
-    Done { rows: u64, tail: TailCollector },
 }
 
 async fn fetch_all(
     run: &Arc<TableRun>,
     pager: &mut Pager,
-    window: Window,
-    may_split: bool,
+    parts: &mpsc::UnboundedSender<Pager>,
     tx: mpsc::Sender<PartitionBatch>,
-) -> Result<Fetched, TableError> {
+) -> Result<(u64, TailCollector), TableError> {
     let mut tail = TailCollector::new(run.spec.lookback);
-    let mut cursor = CursorVersions::default();
+    let mut cursor = CursorVersions::new(run.spec.granule());
     let mut rows = 0;
-    let mut first = true;
     while let Some(request) = pager.request() {
+        let window = pager.window();
         let body = run
             .context
             .client
-            .get(request.path, &request.query, &run.counters)
+            .get_list(request.path, &request.query, &run.counters)
             .await
             .map_err(|source| TableError::Fetch { table: run.spec.name, window, source })?;
-        let split = (first && may_split)
-            .then(|| window.halves())
-            .flatten()
-            .filter(|_| window.upper - window.lower >= MICROS_PER_SECOND);
         let job = {
             let (run, path) = (run.clone(), request.path);
-            tokio::task::spawn_blocking(move || convert_page(&run, path, &body, window, split.is_some(), cursor))
+            tokio::task::spawn_blocking(move || convert_page(&run, path, &body, window, cursor))
         };
         let page = job.await.map_err(|err| task_error(run, err))??;
-        let Page::Rows { outcome, parts, keys, coerced, cursor: next } = page else {
-            if let Some((a, b)) = split {
-                tracing::debug!(table = run.spec.name, %window, "splitting a large window");
-                return Ok(Fetched::Split(a, b));
-            }
-            unreachable!("a page is split only when a split was offered");
-        };
-        cursor = next;
-        pager.advance(&outcome);
-        rows += keys.len() as u64;
-        run.counters.add_rows(keys.len() as u64, coerced);
+        cursor = page.cursor;
+        pager.advance(&page.outcome);
+        for part in pager.split(&page.outcome) {
+            tracing::debug!(table = run.spec.name, window = %part.window(), "reading a part of the window concurrently");
+            // The receiver lives as long as the table's run; a closed one means the run is over.
+            let _ = parts.send(part);
+        }
+        rows += page.keys.len() as u64;
+        run.counters.add_rows(page.keys.len() as u64, page.coerced);
         report::tick(&run.bar, &run.counters);
-        tail.add(&keys);
-        for part in parts {
+        tail.add(&page.keys);
+        for part in page.parts {
             if tx.send(part).await.is_err() {
                 // The writer stopped: its error is the one to report.
-                return Ok(Fetched::Done { rows, tail });
+                return Ok((rows, tail));
             }
         }
-        first = false;
     }
-    Ok(Fetched::Done { rows, tail })
+    Ok((rows, tail))
 }
 
-/// The versions read at the largest key so far: a page that starts again at that key (keyset paging
-/// after a concurrent change) must not add them twice.
-#[derive(Debug, Default)]
+/// The versions read in the granule of the largest order key so far: a page that starts again in
+/// that granule (keyset paging re-reads it) must not add them twice.
+#[derive(Debug)]
 struct CursorVersions {
-    key: Option<Micros>,
+    granule: Micros,
+    at: Option<Micros>,
     versions: HashSet<Version>,
 }
 
 impl CursorVersions {
+    fn new(granule: Micros) -> CursorVersions {
+        CursorVersions { granule, at: None, versions: HashSet::new() }
+    }
+
     fn note(&mut self, rows: &[RowKey]) {
         for row in rows {
-            let Some(key) = row.key else { continue };
-            if self.key.is_none_or(|k| key > k) {
-                self.key = Some(key);
+            let Some(at) = row.order.map(|order| time::floor_to(order, self.granule)) else { continue };
+            if self.at.is_none_or(|current| at > current) {
+                self.at = Some(at);
                 self.versions.clear();
             }
-            if self.key == Some(key) {
+            if self.at == Some(at) {
                 self.versions.insert((row.id.clone(), row.version));
             }
         }
     }
 }
 
-enum Page {
-    Split,
-    Rows { outcome: PageOutcome, parts: Vec<PartitionBatch>, keys: Vec<RowKey>, coerced: u64, cursor: CursorVersions },
+struct Page {
+    outcome: PageOutcome,
+    parts: Vec<PartitionBatch>,
+    keys: Vec<RowKey>,
+    coerced: u64,
+    cursor: CursorVersions,
 }
 
 /// Parses and converts one page (blocking thread).
@@ -167,7 +155,6 @@ fn convert_page(
     path: &str,
     body: &Bytes,
     window: Window,
-    may_split: bool,
     mut cursor: CursorVersions,
 ) -> Result<Page, TableError> {
     let bad = |message: String| TableError::Fetch {
@@ -176,9 +163,6 @@ fn convert_page(
         source: ApiError::BadResponse { path: path.to_string(), message },
     };
     let envelope = Envelope::parse(body).map_err(|err| bad(err.to_string()))?;
-    if may_split && envelope.total_results.is_some_and(|total| total > SPLIT_ROWS) {
-        return Ok(Page::Split);
-    }
     let mut keys = Vec::with_capacity(envelope.data.len());
     let decoded = decode(run, &envelope.data, window, &cursor, &mut keys)?;
     cursor.note(&decoded.rows);
@@ -188,10 +172,10 @@ fn convert_page(
         cursor_next: envelope.cursor_next,
         keys,
     };
-    Ok(Page::Rows { outcome, parts: partitions(&decoded), coerced: decoded.coerced, keys: decoded.rows, cursor })
+    Ok(Page { outcome, parts: partitions(&decoded), coerced: decoded.coerced, keys: decoded.rows, cursor })
 }
 
-/// Decodes the records in `window` that are not repeats; `keys` gets the key of every record.
+/// Decodes the records in `window` that are not repeats; `keys` gets the order key of every record.
 fn decode(
     run: &TableRun,
     records: &[&RawValue],
@@ -201,7 +185,7 @@ fn decode(
 ) -> Result<Decoded, TableError> {
     run.decoder
         .decode(records, |row| {
-            keys.push(row.key);
+            keys.push(row.order);
             let version = (row.id.clone(), row.version);
             row.key.is_none_or(|key| window.contains(key))
                 && !run.seen.contains(&version)
@@ -249,37 +233,51 @@ async fn write_all(
 
 /// Reads a small table in full from each of its endpoints, merges records by `id` (recording the
 /// tags of the endpoints each came from), keeps those in `window`, and stages them in key order.
-pub async fn read_full(
-    run: Arc<TableRun>,
-    endpoints: &'static [Endpoint],
-    limit: u32,
-    tag_column: Option<&'static str>,
-    window: Window,
-) -> Result<WindowOutput, TableError> {
+/// An optional endpoint that the plan lacks (402/403/404) is a warning and no records.
+pub async fn read_full(run: Arc<TableRun>, window: Window) -> Result<WindowOutput, TableError> {
+    let Source::Full { endpoints, limit, tag_column, inactive_users } = &run.spec.source else {
+        unreachable!("read_full is called for full sources");
+    };
+    let fetch_error = |source| TableError::Fetch { table: run.spec.name, window, source };
     let mut merged: BTreeMap<String, (Box<RawValue>, Vec<&'static str>)> = BTreeMap::new();
-    for endpoint in endpoints {
-        let mut pager = Pager::offset(endpoint.path, limit);
+    for endpoint in endpoints.iter() {
+        let mut pager = Pager::offset(endpoint.path, *limit);
         while let Some(request) = pager.request() {
-            let body = run
-                .context
-                .client
-                .get(request.path, &request.query, &run.counters)
-                .await
-                .map_err(|source| TableError::Fetch { table: run.spec.name, window, source })?;
+            let body = match run.context.client.get_list(request.path, &request.query, &run.counters).await {
+                Ok(body) => body,
+                Err(err) if endpoint.optional && err.is_unavailable() => {
+                    tracing::warn!(
+                        table = run.spec.name,
+                        endpoint = endpoint.path,
+                        "{err}: this plan lacks the endpoint; nothing to read there"
+                    );
+                    break;
+                }
+                Err(err) => return Err(fetch_error(err)),
+            };
             let (records, outcome) = tokio::task::spawn_blocking(move || parse_records(&body))
                 .await
                 .map_err(|err| task_error(&run, err))?
-                .map_err(|message| TableError::Fetch {
-                    table: run.spec.name,
-                    window,
-                    source: ApiError::BadResponse { path: request.path.to_string(), message },
-                })?;
+                .map_err(|message| fetch_error(ApiError::BadResponse { path: request.path.to_string(), message }))?;
             pager.advance(&outcome);
             for (id, raw) in records {
                 merged.entry(id).or_insert_with(|| (raw, Vec::new())).1.push(endpoint.tag);
             }
         }
     }
+    if *inactive_users {
+        for id in &run.context.account.inactive_user_ids {
+            if merged.contains_key(id) {
+                continue;
+            }
+            let path = format!("user/{id}/");
+            let body = run.context.client.get(&path, &[], &run.counters).await.map_err(fetch_error)?;
+            let raw = serde_json::from_slice::<Box<RawValue>>(&body)
+                .map_err(|err| fetch_error(ApiError::BadResponse { path, message: err.to_string() }))?;
+            merged.insert(id.clone(), (raw, vec!["user"]));
+        }
+    }
+    let tag_column = *tag_column;
 
     let job = {
         let run = run.clone();
@@ -287,7 +285,7 @@ pub async fn read_full(
             let records: Vec<Box<RawValue>> =
                 merged.into_values().map(|(raw, tags)| with_tags(raw, tag_column, &tags)).collect();
             let refs: Vec<&RawValue> = records.iter().map(AsRef::as_ref).collect();
-            let decoded = decode(&run, &refs, window, &CursorVersions::default(), &mut Vec::new())?;
+            let decoded = decode(&run, &refs, window, &CursorVersions::new(run.spec.granule()), &mut Vec::new())?;
             let decoded =
                 sort_by_key(decoded).map_err(|source| TableError::Convert { table: run.spec.name, window, source })?;
             Ok::<_, TableError>((partitions(&decoded), decoded.rows, decoded.coerced))

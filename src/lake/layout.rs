@@ -7,6 +7,7 @@
 //! _close_lake/staging/<table>/<run>/<seq>.parquet       files of a run before its commit
 //! _close_lake/leases/<table>.json                       who is exporting the table now
 //! _close_lake/leases/<table>/backfill-<from>_<to>.json  who is backfilling a range of it
+//! _close_lake/account.json                              the key's role, as the last export saw it
 //! ```
 //! Nothing but committed Parquet ever sits inside a table folder.
 
@@ -14,6 +15,9 @@ use object_store::path::Path;
 
 /// The folder of close-lake's own objects. Readers globbing `<table>/**/*.parquet` never see it.
 pub const META: &str = "_close_lake";
+
+/// What the last export learned of the API key (its role), for `status`.
+pub const ACCOUNT: &str = "_close_lake/account.json";
 
 pub fn data_file(table: &str, partition_column: &str, partition: &str, run_id: &str, seq: u32) -> Path {
     Path::from(format!("{table}/{partition_column}={partition}/{run_id}-{seq:05}.parquet"))

@@ -7,11 +7,13 @@
 //! - [`reader`] reads committed and staged files back (versions, and rewrites without some).
 //! - [`lease`] keeps two runs from exporting one table at once.
 //! - [`commit`] is the protocol: recover, commit the manifest, publish the files, write the bookmark.
+//! - [`notes`] keeps small facts beside the tables for `status` (the key's role).
 
 pub mod commit;
 pub mod layout;
 pub mod lease;
 pub mod manifest;
+pub mod notes;
 pub mod reader;
 pub mod store;
 pub mod writer;

@@ -8,7 +8,7 @@
 mod specs;
 
 use crate::convert::ColumnType;
-use crate::time::{MICROS_PER_HOUR, Micros};
+use crate::time::{MICROS_PER_HOUR, MICROS_PER_MILLI, Micros};
 
 pub use specs::all;
 
@@ -21,6 +21,13 @@ pub enum Source {
     Keyset {
         path: &'static str,
         filter: KeyFilter,
+        /// The field pages are sorted and advanced by: `None` for the replication key itself.
+        /// `/task/` filters by `date_updated` but sorts only by `date` or `date_created`, so tasks
+        /// filter a `date_updated` window and page through it by `date_created`, which never moves.
+        order_by: Option<&'static str>,
+        /// The precision of the server's bounds on the order field: a millisecond where Close takes
+        /// timestamps, a minute for the lead query language. Bounds and split points fall on it.
+        granule: Micros,
         /// Largest `_limit` the endpoint accepts.
         limit: u32,
         /// Parameters every request carries (for example `_type=all` on `/task/`).
@@ -30,7 +37,14 @@ pub enum Source {
     Cursor { path: &'static str, limit: u32 },
     /// No server-side date filter: small tables read in full from every endpoint, merged by `id`
     /// and filtered by key locally. Each endpoint's tag is recorded in `tag_column`.
-    Full { endpoints: &'static [Endpoint], limit: u32, tag_column: Option<&'static str> },
+    Full {
+        endpoints: &'static [Endpoint],
+        limit: u32,
+        tag_column: Option<&'static str>,
+        /// Also read the users who are only inactive members of the key's organizations (deactivated
+        /// users: `/user/` lists active members only, yet records keep referring to the others).
+        inactive_users: bool,
+    },
 }
 
 /// One endpoint of a [`Source::Full`] table and the tag its records get.
@@ -38,6 +52,8 @@ pub enum Source {
 pub struct Endpoint {
     pub path: &'static str,
     pub tag: &'static str,
+    /// A plan may lack this endpoint (402/403/404): a warning and no records, not a failed table.
+    pub optional: bool,
 }
 
 /// How an endpoint filters and sorts by the replication key.
@@ -87,6 +103,22 @@ impl TableSpec {
     pub fn partition_column(&self) -> String {
         format!("{}_month", self.key)
     }
+
+    /// The field pages advance by: the replication key unless the source sorts by another.
+    pub fn order_key(&self) -> &'static str {
+        match self.source {
+            Source::Keyset { order_by: Some(order), .. } => order,
+            _ => self.key,
+        }
+    }
+
+    /// The precision of the server's bounds on the order field.
+    pub fn granule(&self) -> Micros {
+        match self.source {
+            Source::Keyset { granule, .. } => granule,
+            _ => MICROS_PER_MILLI,
+        }
+    }
 }
 
 /// Declares a column: `col!(name, Type)`.
@@ -121,7 +153,7 @@ mod tests {
     #[test]
     fn every_table_declares_id_key_and_version() {
         for spec in all() {
-            for needed in ["id", spec.key, spec.version] {
+            for needed in ["id", spec.key, spec.version, spec.order_key()] {
                 let column = spec.columns.iter().find(|c| c.name == needed);
                 assert!(column.is_some(), "{} lacks column {needed}", spec.name);
             }

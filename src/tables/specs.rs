@@ -2,7 +2,7 @@
 //! lands in the extras column, so a field missing here is kept, just untyped.
 
 use super::{Endpoint, KeyFilter, Replication, Source, TableSpec, col};
-use crate::time::MICROS_PER_DAY;
+use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MILLI, MICROS_PER_MINUTE};
 
 pub fn all() -> &'static [TableSpec] {
     &TABLES
@@ -15,7 +15,15 @@ static TABLES: [TableSpec; 6] = [ACTIVITIES, CUSTOM_FIELDS, EVENT_LOG, LEADS, TA
 const ACTIVITIES: TableSpec = TableSpec {
     name: "activities",
     replication: Replication::AppendOnly,
-    source: Source::Keyset { path: "activity/", filter: KeyFilter::Params, limit: 100, params: &[] },
+    source: Source::Keyset {
+        path: "activity/",
+        filter: KeyFilter::Params,
+        order_by: None,
+        granule: MICROS_PER_MILLI,
+        limit: 100,
+        // Without it Close lists each email but no `EmailThread`; the table has always held both.
+        params: &[("thread_emails", "true")],
+    },
     key: "date_created",
     version: "date_updated",
     lookback: MICROS_PER_DAY,
@@ -94,15 +102,16 @@ const CUSTOM_FIELDS: TableSpec = TableSpec {
     replication: Replication::Cdc,
     source: Source::Full {
         endpoints: &[
-            Endpoint { path: "custom_field/lead/", tag: "lead" },
-            Endpoint { path: "custom_field/contact/", tag: "contact" },
-            Endpoint { path: "custom_field/opportunity/", tag: "opportunity" },
-            Endpoint { path: "custom_field/activity/", tag: "activity" },
-            Endpoint { path: "custom_field/custom_object_type/", tag: "custom_object_type" },
-            Endpoint { path: "custom_field/shared/", tag: "shared" },
+            Endpoint { path: "custom_field/lead/", tag: "lead", optional: false },
+            Endpoint { path: "custom_field/contact/", tag: "contact", optional: false },
+            Endpoint { path: "custom_field/opportunity/", tag: "opportunity", optional: false },
+            Endpoint { path: "custom_field/activity/", tag: "activity", optional: false },
+            Endpoint { path: "custom_field/custom_object_type/", tag: "custom_object_type", optional: true },
+            Endpoint { path: "custom_field/shared/", tag: "shared", optional: false },
         ],
         limit: 100,
         tag_column: Some("object_types"),
+        inactive_users: false,
     },
     key: "date_updated",
     version: "date_updated",
@@ -164,15 +173,24 @@ const EVENT_LOG: TableSpec = TableSpec {
     ],
 };
 
-/// Leads through `/lead/` and the query language: the only list of leads that filters and sorts by
-/// `date_updated` and returns whole records (search returns only the fields it is told to).
+/// Leads through `/lead/` and the query language: the list of leads that filters and sorts by
+/// `date_updated` and returns whole records (see docs/close-api-fidelity.md for why not search).
+/// Its bounds are whole minutes at best, so pages advance minute by minute; and it reads through
+/// a search index that lags writes, so every run re-reads the hour before its bookmark.
 const LEADS: TableSpec = TableSpec {
     name: "leads",
     replication: Replication::Cdc,
-    source: Source::Keyset { path: "lead/", filter: KeyFilter::Query, limit: 200, params: &[] },
+    source: Source::Keyset {
+        path: "lead/",
+        filter: KeyFilter::Query,
+        order_by: None,
+        granule: MICROS_PER_MINUTE,
+        limit: 200,
+        params: &[],
+    },
     key: "date_updated",
     version: "date_updated",
-    lookback: 0,
+    lookback: MICROS_PER_HOUR,
     retention_days: None,
     columns: &[
         col!("id", Str),
@@ -200,11 +218,20 @@ const LEADS: TableSpec = TableSpec {
     ],
 };
 
-/// Tasks of every type: without `_type=all`, `/task/` returns only lead tasks.
+/// Tasks of every type (without `_type=all`, `/task/` returns only lead tasks), filtered by a
+/// `date_updated` window and paged in `date_created` order, the only documented order that a
+/// change during the run cannot reshuffle.
 const TASKS: TableSpec = TableSpec {
     name: "tasks",
     replication: Replication::Cdc,
-    source: Source::Keyset { path: "task/", filter: KeyFilter::Params, limit: 100, params: &[("_type", "all")] },
+    source: Source::Keyset {
+        path: "task/",
+        filter: KeyFilter::Params,
+        order_by: Some("date_created"),
+        granule: MICROS_PER_MILLI,
+        limit: 100,
+        params: &[("_type", "all")],
+    },
     key: "date_updated",
     version: "date_updated",
     lookback: 0,
@@ -241,11 +268,16 @@ const TASKS: TableSpec = TableSpec {
     ],
 };
 
-/// Users of the organization: small and unfiltered by the API, read in full.
+/// Users of the organization, deactivated ones included: small and unfiltered by the API, read in full.
 const USERS: TableSpec = TableSpec {
     name: "users",
     replication: Replication::Cdc,
-    source: Source::Full { endpoints: &[Endpoint { path: "user/", tag: "user" }], limit: 100, tag_column: None },
+    source: Source::Full {
+        endpoints: &[Endpoint { path: "user/", tag: "user", optional: false }],
+        limit: 100,
+        tag_column: None,
+        inactive_users: true,
+    },
     key: "date_updated",
     version: "date_updated",
     lookback: 0,
@@ -278,15 +310,19 @@ mod tests {
     }
 
     #[test]
-    fn tasks_ask_for_every_type() {
-        let Source::Keyset { params, .. } = &by_name("tasks").unwrap().source else { panic!("tasks are keyset") };
+    fn tasks_ask_for_every_type_and_page_by_creation() {
+        let spec = by_name("tasks").unwrap();
+        let Source::Keyset { params, .. } = &spec.source else { panic!("tasks are keyset") };
         assert!(params.contains(&("_type", "all")));
+        assert_eq!((spec.key, spec.order_key()), ("date_updated", "date_created"));
     }
 
     #[test]
-    fn leads_filter_through_the_query_language() {
-        let Source::Keyset { filter, .. } = &by_name("leads").unwrap().source else { panic!("leads are keyset") };
+    fn leads_filter_through_the_query_language_by_the_minute_and_look_back() {
+        let spec = by_name("leads").unwrap();
+        let Source::Keyset { filter, .. } = &spec.source else { panic!("leads are keyset") };
         assert_eq!(*filter, KeyFilter::Query);
+        assert_eq!((spec.granule(), spec.lookback), (MICROS_PER_MINUTE, MICROS_PER_HOUR));
     }
 
     #[test]
@@ -310,7 +346,14 @@ mod tests {
     }
 
     #[test]
-    fn users_are_read_in_full() {
-        assert!(matches!(by_name("users").unwrap().source, Source::Full { .. }));
+    fn users_are_read_in_full_with_the_deactivated_ones() {
+        assert!(matches!(by_name("users").unwrap().source, Source::Full { inactive_users: true, .. }));
+    }
+
+    #[test]
+    fn only_the_custom_object_kind_is_optional() {
+        let Source::Full { endpoints, .. } = &by_name("custom_fields").unwrap().source else { panic!() };
+        let optional: Vec<_> = endpoints.iter().filter(|e| e.optional).map(|e| e.tag).collect();
+        assert_eq!(optional, ["custom_object_type"]);
     }
 }
