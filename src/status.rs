@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::close::account::KeyNote;
 use crate::config::StatusPlan;
 use crate::error::Error;
 use crate::lake::{Lake, LakeError, layout, manifest, notes};
@@ -25,7 +26,9 @@ pub async fn run(plan: StatusPlan) -> Result<(), Error> {
         (Vec::new(), None)
     } else {
         let lake = plan.dest.open().map_err(Error::Destination)?;
-        let account = notes::read(&lake, layout::ACCOUNT).await.map_err(Error::Lake)?;
+        let note = notes::read(&lake, layout::ACCOUNT).await.map_err(Error::Lake)?;
+        // A note this release cannot read is no reason to fail `status`: it is shown as absent.
+        let account = note.and_then(|note| serde_json::from_value::<KeyNote>(note).ok());
         (read(&lake).await.map_err(Error::Lake)?, account)
     };
     let empty = statuses.iter().all(|s| s.manifest.is_none());
@@ -50,10 +53,10 @@ pub async fn run(plan: StatusPlan) -> Result<(), Error> {
                 _ => println!("{:<14} no committed run", s.table),
             }
         }
-        if let Some(account) = account.filter(|a| a["event_data_limited"] == true) {
+        if let Some(account) = account.filter(|a| a.event_data_limited) {
             println!(
                 "note: the API key has role `{}`, not admin: event data and previous_data are kept only for events under an hour old",
-                account["role"].as_str().unwrap_or("?")
+                account.role.as_deref().unwrap_or("?")
             );
         }
     }

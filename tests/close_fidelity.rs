@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use close_sim::{CursorFilters, Dataset, GenSpec, Mutation, ParamPolicy, Precision, SimConfig};
+use close_sim::{CursorFilters, Dataset, GenSpec, Mutation, ParamPolicy, Precision, SimConfig, Unavailable};
 use common::*;
 
 /// The `table done` log lines of a run (JSON logs), by table.
@@ -153,6 +153,28 @@ async fn the_look_back_reads_leads_the_search_index_showed_late() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_just_below_the_look_back_is_not_read_twice() {
+    // The lead query's bounds are whole minutes, the look-back starts at the bookmark's second: the
+    // part of that minute below the look-back is read again and must be dropped, not doubled.
+    let now = chrono::Utc::now();
+    let spec = GenSpec { leads: 200, now: now - chrono::Duration::hours(10), ..GenSpec::default() };
+    let h = Harness::generated(spec).await;
+    assert_success(&h.export(&["--tables", "leads"]).await);
+    let first = h.expected()["leads"].clone();
+    let three_hours_ago = (now - chrono::Duration::hours(3)).timestamp();
+    let minute = chrono::DateTime::from_timestamp(three_hours_ago - three_hours_ago % 60, 0).unwrap();
+    let early = minute + chrono::Duration::seconds(5);
+    h.sim.mutate(&Mutation { at: early, update_leads: 1, ..Mutation::default() });
+    let bookmark = early + chrono::Duration::hours(1) + chrono::Duration::seconds(10);
+    h.sim.mutate(&Mutation { at: bookmark, update_leads: 1, ..Mutation::default() });
+    assert_success(&h.export(&["--tables", "leads"]).await);
+    assert_success(&h.export(&["--tables", "leads"]).await);
+    let mut expected = first;
+    expected.extend(h.expected()["leads"].clone());
+    h.store.assert_exact("leads", &expected).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_first_export_fans_out_by_key_span_without_total_results() {
     let h = Harness::generated(GenSpec { activities: 20_000, ..GenSpec::default() }).await;
     let output = h.export(&["--tables", "activities"]).await;
@@ -190,6 +212,22 @@ async fn deactivated_users_are_exported_from_the_organization_memberships() {
     assert_eq!(expected.len(), 5);
     h.store.assert_exact("users", &expected).await;
     assert_eq!(h.sim.requests("organization"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivated_user_close_will_not_show_is_skipped_with_a_warning() {
+    let data = Dataset::generate(&GenSpec { users: 5, deactivated_users: 2, ..GenSpec::default() });
+    let hidden = data.deactivated_users[0].clone();
+    let unavailable = vec![Unavailable { path: format!("user/{hidden}/"), status: 404 }];
+    let h = Harness::start(data, SimConfig { unavailable, ..SimConfig::default() }).await;
+    let output = h.export(&["--tables", "users"]).await;
+    assert_success(&output);
+    let log = stderr(&output);
+    assert_eq!(log.lines().filter(|l| l.contains("WARN") && l.contains(&hidden)).count(), 1, "{log}");
+    let expected: BTreeSet<(String, i64)> =
+        h.expected()["users"].iter().filter(|(id, _)| *id != hidden).cloned().collect();
+    assert_eq!(expected.len(), 4);
+    h.store.assert_exact("users", &expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

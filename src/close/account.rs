@@ -17,7 +17,7 @@ use crate::time::{self, Micros};
 const ADMIN_ROLE: &str = "admin";
 
 /// What the key can see of the account.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Account {
     /// The key's user.
     pub user_id: String,
@@ -48,7 +48,8 @@ impl Account {
                 Err(err) => return Err(err),
             };
             for member in &organization.memberships {
-                if member.user_id == me.id && member.role_id.is_some() {
+                // Admin of any one organization sees that organization's event data: prefer it.
+                if member.user_id == me.id && account.role.as_deref() != Some(ADMIN_ROLE) && member.role_id.is_some() {
                     account.role = member.role_id.clone();
                 }
                 active.push(member.user_id.clone());
@@ -66,6 +67,16 @@ impl Account {
         self.role.as_deref().is_some_and(|role| role != ADMIN_ROLE)
     }
 
+    /// What `status` shows of the key, kept in the lake by each export.
+    pub fn note(&self) -> KeyNote {
+        KeyNote {
+            role: self.role.clone(),
+            event_data_limited: self.is_known_non_admin(),
+            inactive_users: self.inactive_user_ids.len(),
+            seen_at: time::format_rfc3339(self.server_now),
+        }
+    }
+
     /// The one warning a non-admin key gets.
     pub fn role_warning(&self) -> Option<String> {
         self.is_known_non_admin().then(|| {
@@ -76,6 +87,17 @@ impl Account {
             )
         })
     }
+}
+
+/// The key as the last export saw it (`_close_lake/account.json`, `status --json`'s `api_key`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyNote {
+    pub role: Option<String>,
+    /// Whether event `data`/`previous_data` older than an hour are missing (a non-admin key).
+    pub event_data_limited: bool,
+    /// Deactivated users read through the organization's memberships.
+    pub inactive_users: usize,
+    pub seen_at: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -75,7 +75,9 @@ impl Client {
     }
 
     /// Close's clock as of its latest answer, if it sent a `Date`: the end of the second `Date`
-    /// names (it truncates to seconds, and a clock read early would hide what was just written).
+    /// names. `Date` truncates to seconds; taking its start would put the upper bound of a run with
+    /// no lag before records Close wrote in that same second (the bookmark is the largest key read,
+    /// not this bound, so the later end loses nothing).
     pub fn server_time(&self) -> Option<Micros> {
         *self.server_date.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -118,11 +120,17 @@ impl Client {
         let (mut failures, mut throttled) = (0u32, 0u32);
         loop {
             self.governor.wait(group).await;
+            let mut exchange = None;
             let attempt = {
                 let _permit = self.in_flight.acquire().await;
                 counters.add_request();
-                self.attempt(&url, path, group, query, shape).await?
+                self.attempt(&url, path, group, query, shape, &mut exchange).await
             };
+            // Recorded after the permit is released, so a capture never holds up other requests.
+            if let (Some(recorder), Some(exchange)) = (&self.recorder, exchange) {
+                recorder.write(exchange).await;
+            }
+            let attempt = attempt?;
             match attempt {
                 Attempt::Done(body) => return Ok(body),
                 Attempt::Throttled(wait) => {
@@ -160,6 +168,7 @@ impl Client {
         group: &str,
         query: &[(String, String)],
         shape: Shape,
+        exchange: &mut Option<Exchange>,
     ) -> Result<Attempt, ApiError> {
         let sent = self.http.get(url.clone()).basic_auth(self.key.expose(), Some("")).query(query).send().await;
         let response = match sent {
@@ -177,9 +186,9 @@ impl Client {
             *self.server_date.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(end_of_second);
         }
         let body = response.bytes().await;
-        if let Some(recorder) = &self.recorder {
-            let recorded = body.as_ref().map(|b| b.clone()).unwrap_or_default();
-            recorder.write(Exchange::new(url.path(), query, status.as_u16(), &headers, recorded)).await;
+        if self.recorder.is_some() {
+            let recorded = body.as_ref().map(Bytes::clone).unwrap_or_default();
+            *exchange = Some(Exchange::new(url.path(), query, status.as_u16(), &headers, recorded));
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             return Ok(Attempt::Throttled(governor::retry_after(&headers)));
@@ -220,7 +229,7 @@ async fn check_shape(body: Bytes, shape: Shape) -> Result<Bytes, String> {
     }
     let checked = tokio::task::spawn_blocking(move || {
         let parsed = match shape {
-            Shape::Object => serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body).map(drop),
+            Shape::Object => serde_json::from_slice::<std::collections::HashMap<String, IgnoredAny>>(&body).map(drop),
             Shape::List => serde_json::from_slice::<List>(&body).map(|list| drop(list.data)),
         };
         parsed.map(|()| body)

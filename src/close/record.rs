@@ -48,6 +48,9 @@ pub struct Exchange {
     body: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     body_base64: Option<String>,
+    /// The body as received, encoded into `body` or `body_base64` on the writing thread.
+    #[serde(skip)]
+    raw: Bytes,
 }
 
 impl Exchange {
@@ -56,33 +59,61 @@ impl Exchange {
             .iter()
             .filter_map(|name| Some((*name, headers.get(*name)?.to_str().ok()?.to_string())))
             .collect();
-        let (body, body_base64) = match String::from_utf8(body.to_vec()) {
-            Ok(text) => (Some(text), None),
-            Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(&body))),
-        };
-        Exchange { method: "GET", path: path.to_string(), query: query.to_vec(), status, headers, body, body_base64 }
+        Exchange {
+            method: "GET",
+            path: path.to_string(),
+            query: query.to_vec(),
+            status,
+            headers,
+            body: None,
+            body_base64: None,
+            raw: body,
+        }
     }
 
+    /// Scrubs the key (and the Basic credentials made of it) from every part, then encodes the body.
     fn redact(mut self, key: &str) -> Exchange {
-        if key.is_empty() {
-            return self;
-        }
+        let secrets: Vec<String> = if key.is_empty() {
+            Vec::new()
+        } else {
+            vec![key.to_string(), base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))]
+        };
         let scrub = |text: &mut String| {
-            if text.contains(key) {
-                *text = text.replace(key, REDACTED);
+            for secret in &secrets {
+                if text.contains(secret.as_str()) {
+                    *text = text.replace(secret.as_str(), REDACTED);
+                }
             }
         };
-        if let Some(body) = &mut self.body {
-            scrub(body);
-        }
         for (_, value) in &mut self.query {
             scrub(value);
         }
         for value in self.headers.values_mut() {
             scrub(value);
         }
+        let mut raw = self.raw.to_vec();
+        for secret in &secrets {
+            raw = replace_bytes(&raw, secret.as_bytes(), REDACTED.as_bytes());
+        }
+        match String::from_utf8(raw) {
+            Ok(text) => self.body = Some(text),
+            Err(err) => self.body_base64 = Some(base64::engine::general_purpose::STANDARD.encode(err.as_bytes())),
+        }
         self
     }
+}
+
+/// `haystack` with every occurrence of `needle` replaced.
+fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    while let Some(at) = rest.windows(needle.len()).position(|w| w == needle) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(with);
+        rest = &rest[at + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 impl Recorder {
@@ -121,18 +152,20 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("ratelimit", "limit=100, remaining=9, reset=1".parse().unwrap());
         headers.insert("x-secret", "not kept".parse().unwrap());
-        let body = Bytes::from_static(br#"{"echo": "api_SECRET", "data": []}"#);
+        let body = Bytes::from_static(br#"{"echo": "api_SECRET", "basic": "YXBpX1NFQ1JFVDo=", "data": []}"#);
         let query = vec![("q".to_string(), "api_SECRET".to_string())];
         let exchange = Exchange::new("/api/v1/me/", &query, 200, &headers, body).redact("api_SECRET");
         let line = serde_json::to_string(&exchange).unwrap();
-        assert!(!line.contains("api_SECRET"), "{line}");
+        assert!(!line.contains("api_SECRET") && !line.contains("YXBpX1NFQ1JFVDo="), "{line}");
         assert!(line.contains(REDACTED) && line.contains("remaining=9") && !line.contains("x-secret"));
     }
 
     #[test]
     fn bodies_that_are_not_utf8_are_kept_as_base64() {
-        let exchange = Exchange::new("/api/v1/x/", &[], 200, &HeaderMap::new(), Bytes::from_static(&[0xff, 0x00]));
+        let body = Bytes::from(b"\xff k1 \xff".to_vec());
+        let exchange = Exchange::new("/api/v1/x/", &[], 200, &HeaderMap::new(), body).redact("k1");
         let line = serde_json::to_string(&exchange).unwrap();
-        assert!(line.contains(r#""body_base64":"/wA=""#), "{line}");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(b"\xff [REDACTED] \xff");
+        assert!(line.contains(&format!(r#""body_base64":"{encoded}""#)), "{line}");
     }
 }

@@ -154,13 +154,7 @@ fn probe_failure(err: &object_store::Error) -> String {
 /// Keeps what the run learned of the key (role, deactivated users) in the lake for `status`. It
 /// describes the account, not the data, so a write that fails is a warning, not a failed run.
 async fn note_account(lake: &Lake, account: &Account) {
-    let note = serde_json::json!({
-        "role": account.role,
-        "admin": account.role.as_deref().map(|role| role == "admin"),
-        "event_data_limited": account.is_known_non_admin(),
-        "inactive_users": account.inactive_user_ids.len(),
-        "seen_at": time::format_rfc3339(account.server_now),
-    });
+    let note = serde_json::to_value(account.note()).unwrap_or_default();
     if let Err(err) = crate::lake::notes::write(lake, crate::lake::layout::ACCOUNT, &note).await {
         tracing::warn!(error = %err, "cannot keep the key's role in the lake");
     }

@@ -163,13 +163,15 @@ async fn versions_in(
     Ok(held)
 }
 
-/// `[bookmark - lookback, now - lag)`, or from the start date (or all history) on a first run, with
-/// both bounds on the source's granule (a millisecond, or the lead query's minute) so that the
-/// server's truncation cannot move a record across a bound.
+/// `[bookmark - lookback, now - lag)`, or from the start date (or all history) on a first run. The
+/// upper bound falls on the source's granule (a millisecond, or the lead query's minute), so the
+/// server's truncation cannot move a record across it. The lower bound stays exactly where the
+/// commit's tail starts (keys are whole milliseconds already): the pager rounds its requests down
+/// to the granule, and what that re-reads below the bound is dropped, not doubled.
 fn plan_window(context: &RunContext, spec: &TableSpec, head: Option<&Manifest>, now: Micros) -> Window {
     let upper = time::floor_to(now - context.plan.lag, spec.granule());
     let lower = match head.and_then(|m| m.bookmark_micros) {
-        Some(bookmark) => time::floor_to(bookmark - spec.lookback, spec.granule()),
+        Some(bookmark) => time::floor_to(bookmark - spec.lookback, time::MICROS_PER_MILLI),
         None => context.plan.start.unwrap_or(HISTORY_START),
     };
     if let Some(days) = spec.retention_days {

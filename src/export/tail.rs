@@ -1,7 +1,7 @@
 //! The tail: versions near the bookmark that the next run will read again.
 //!
-//! The next run starts at `bookmark - lookback` (24 h for activities, an hour for events, the
-//! bookmark itself for CDC tables), so it re-reads rows this run committed. The manifest keeps their
+//! The next run starts at `bookmark - lookback` (24 h for activities, an hour for events and leads,
+//! the bookmark itself for the other CDC tables), so it re-reads rows this run committed. The manifest keeps their
 //! `(id, key, version)` so the next run drops exact repeats without scanning the table. A collector
 //! holds only rows within `lookback` of the largest key it has seen, so memory follows the volume of
 //! the look-back, not the size of the account.
