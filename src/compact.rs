@@ -16,13 +16,13 @@ use crate::config::CompactPlan;
 use crate::convert::arrow_schema;
 use crate::error::Error;
 use crate::lake::commit::{self, Pending};
+use crate::lake::delta::TableMeta;
 use crate::lake::lease::{Lease, Scope};
 use crate::lake::manifest::{self, FileEntry, RunKind, RunStats};
 use crate::lake::writer::{PartitionBatch, RunFiles, StagedWriter, TARGET_FILE_BYTES};
 use crate::lake::{Lake, LakeError, reader};
 use crate::tables::TableSpec;
 use crate::time;
-use object_store::ObjectStoreExt;
 
 /// A file below this is small: worth merging with its neighbours. Each input is decoded whole in
 /// memory, so this also bounds what one input costs.
@@ -73,15 +73,12 @@ async fn compact_leased(
     lease: &Lease,
 ) -> Result<(usize, usize, usize), LakeError> {
     let started_at = time::now();
-    let head = commit::recover(lake, spec.name).await?;
+    let meta = TableMeta { schema: arrow_schema(spec), partition_column: spec.partition_column() };
+    let head = commit::recover(lake, spec.name, &meta, spec.key).await?;
     let live = manifest::live_files(&manifest::all(lake, spec.name).await?);
     let before = live.len();
     let mut by_partition: BTreeMap<String, Vec<FileEntry>> = BTreeMap::new();
     for file in live.into_iter().filter(|f| f.bytes < SMALL_FILE_BYTES) {
-        // A file still staged belongs to a run (a backfill) that is publishing it: leave it.
-        if lake.store().head(&object_store::path::Path::from(file.staged.as_str())).await.is_ok() {
-            continue;
-        }
         by_partition.entry(file.partition.clone()).or_default().push(file);
     }
     by_partition.retain(|partition, files| {
@@ -140,6 +137,7 @@ async fn compact_leased(
         base: head,
         removed,
         stats: RunStats { rows, ..RunStats::default() },
+        meta,
     };
     commit::commit(lake, pending, lease).await?;
     Ok((by_partition.len(), before, before - retired + added))

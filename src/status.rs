@@ -1,4 +1,4 @@
-//! `close-lake status`: what the lake holds, read from bookmarks and manifests only.
+//! `close-lake status`: what the lake holds, read from each table's newest Delta commit.
 
 use serde::Serialize;
 
@@ -12,7 +12,10 @@ use crate::tables;
 pub struct TableStatus {
     pub table: &'static str,
     pub bookmark: Option<String>,
+    /// The number of the last committed run (1, 2, ...).
     pub manifest: Option<u64>,
+    /// The table's Delta version (the last run's number minus one).
+    pub delta_version: Option<u64>,
     pub last_run: Option<String>,
     pub committed_at: Option<String>,
     pub rows: u64,
@@ -41,9 +44,10 @@ pub async fn run(plan: StatusPlan) -> Result<(), Error> {
         for s in &statuses {
             match (&s.manifest, &s.committed_at) {
                 (Some(number), Some(at)) => println!(
-                    "{:<14} bookmark {}  run #{} {} at {}  rows {}  files {}",
+                    "{:<14} bookmark {}  version {}  run #{} {} at {}  rows {}  files {}",
                     s.table,
                     s.bookmark.as_deref().unwrap_or("-"),
+                    number - 1,
                     number,
                     s.last_run.as_deref().unwrap_or("-"),
                     at,
@@ -73,6 +77,7 @@ pub async fn read(lake: &Lake) -> Result<Vec<TableStatus>, LakeError> {
                 table: spec.name,
                 bookmark: m.bookmark,
                 manifest: Some(m.number),
+                delta_version: Some(crate::lake::delta::version_of(m.number)),
                 last_run: Some(m.run_id),
                 committed_at: Some(m.committed_at),
                 rows: m.totals.rows,
@@ -83,6 +88,7 @@ pub async fn read(lake: &Lake) -> Result<Vec<TableStatus>, LakeError> {
                 table: spec.name,
                 bookmark: None,
                 manifest: None,
+                delta_version: None,
                 last_run: None,
                 committed_at: None,
                 rows: 0,

@@ -80,14 +80,10 @@ async fn a_backfill_adds_late_edits_keeps_history_and_runs_twice_as_once() {
     h.store.assert_exact("activities", &expected).await;
     assert_eq!(bookmarks(&h).await, before, "a backfill moves no bookmark");
 
-    let manifests = h.store.objects("_close_lake/manifests/activities").await;
+    let manifests = h.store.objects("activities/_delta_log").await;
     assert_success(&h.close_lake(&backfill, &[("CLOSE_LAKE_LAG", "0s")]).await);
     h.store.assert_exact("activities", &expected).await;
-    assert_eq!(
-        h.store.objects("_close_lake/manifests/activities").await,
-        manifests,
-        "the second backfill adds nothing"
-    );
+    assert_eq!(h.store.objects("activities/_delta_log").await, manifests, "the second backfill adds nothing");
 
     // The next export does not add again what the backfill added.
     assert_success(&h.export(&[]).await);
@@ -120,7 +116,7 @@ async fn two_backfills_of_disjoint_months_started_together_both_commit() {
     let mut expected = activities_created_in(&h, a_from_us, b_to_us);
     expected.extend(activities_created_in(&h, recent_us, i64::MAX));
     h.store.assert_exact("activities", &expected).await;
-    assert_eq!(h.store.objects("_close_lake/manifests/activities").await.len(), 3);
+    assert_eq!(h.store.objects("activities/_delta_log").await.len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,7 +24,7 @@ async fn two_exports_of_one_table_one_commits_the_other_names_the_holder() {
 
     h.store.assert_exact("activities", &h.expected()["activities"]).await;
     h.store.assert_clean().await;
-    assert_eq!(h.store.objects("_close_lake/manifests/activities").await.len(), 1);
+    assert_eq!(h.store.objects("activities/_delta_log").await.len(), 1);
     assert!(h.store.objects("_close_lake/leases").await.is_empty(), "the winner released its lease");
 }
 

@@ -163,9 +163,10 @@ async fn latest_views_hold_one_row_per_live_record_with_its_newest_values() {
     let script = String::from_utf8(sql.stdout).unwrap();
     let latest = run_python_args(
         r#"
-import duckdb, json, sys
-con = duckdb.connect()
-con.execute(sys.argv[1])
+import duckdb, glob, json, os, sys
+ext = glob.glob(os.path.join(sys.prefix, "lib", "python*", "site-packages", "duckdb_ext", "extensions"))
+con = duckdb.connect(config={"extension_directory": ext[0]} if ext else {})
+con.execute(sys.argv[1].replace("INSTALL delta;", ""))
 out = {}
 for t in ["custom_fields", "leads", "tasks", "users"]:
     out[t] = con.execute(f"select id, epoch_us(date_updated), name from {t}_latest" if t in ("leads", "custom_fields") else f"select id, epoch_us(date_updated), null from {t}_latest").fetchall()

@@ -16,6 +16,7 @@ use crate::config::Mode;
 use crate::convert::Decoder;
 use crate::lake::LakeError;
 use crate::lake::commit::{self, Pending};
+use crate::lake::delta::TableMeta;
 use crate::lake::lease::{Lease, Scope};
 use crate::lake::manifest::{self, Manifest, RunKind, RunStats};
 use crate::lake::reader::{self, Version};
@@ -57,7 +58,8 @@ async fn export_leased(
     let lake = &context.lake;
     let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source: Box::new(source) };
     bar.set_message("recovering");
-    let head = commit::recover(lake, spec.name).await.map_err(lake_error)?;
+    let meta = TableMeta { schema: crate::convert::arrow_schema(spec), partition_column: spec.partition_column() };
+    let head = commit::recover(lake, spec.name, &meta, spec.key).await.map_err(lake_error)?;
     let now = context.now;
     let (window, kind) = match &context.plan.mode {
         Mode::Export => (plan_window(context, spec, head.as_ref(), now), RunKind::Export),
@@ -134,6 +136,7 @@ async fn export_leased(
             retries: counters.retries(),
             coerced: counters.coerced(),
         },
+        meta,
     };
     let Some(manifest) = commit::commit(lake, pending, lease).await.map_err(lake_error)? else {
         return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing new".into() });

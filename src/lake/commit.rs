@@ -1,37 +1,45 @@
 //! The commit protocol of a table run, after its lease is held:
 //!
-//! 1. [`recover`]: publish the files of runs that committed but died before publishing, delete the
-//!    staged files of runs that never committed and no longer hold a lease.
+//! 1. [`recover`]: clear what runs that died left behind: a run that never committed loses its
+//!    staged files and the files it had moved into the table folder (its publishing note names
+//!    them); a run that committed had moved every file before its commit, so only its staging
+//!    folder is left to delete.
 //! 2. The run stages its files (see [`super::writer`]).
 //! 3. [`commit`]: drop from the run's files the versions that runs committing meanwhile already
-//!    added, create manifest N+1 (the commit point; exactly one writer wins, a loser checks again
-//!    and takes the next number), publish the staged files into the table folders (rename on local
-//!    disk, copy then delete on object stores), then write the bookmark.
+//!    added, note the final paths, move the staged files there (rename on local disk, copy then
+//!    delete on object stores), check they are all there, and create the next Delta version (the
+//!    commit point; exactly one writer wins it, a loser checks again and takes the next, a bounded
+//!    number of times). A commit therefore never names a file that is not there, and a Delta reader
+//!    never sees a file before its commit.
 //!
 //! An export (or a compaction) holds the table's lease; a backfill holds the lease of its key range.
-//! Several runs of one table can therefore commit side by side; the manifest numbers order them,
-//! and the check in step 3 keeps each version once. A file a later manifest retires (a compaction's
-//! input) is never published again, and the bookmark object is a low-water mark: every manifest up
-//! to the one it names is published, and recovery finishes those after it.
+//! Several runs of one table can therefore commit side by side; the versions order them, and the
+//! check in step 3 keeps each version of a record once.
 //!
-//! A kill at any step leaves either an uncommitted run (invisible in table folders, deleted by the
-//! next recovery) or a committed one (published by the next recovery).
+//! A kill at any step leaves either an uncommitted run (its files are in no commit, invisible to
+//! Delta readers, and the next recovery deletes them) or a committed one.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::TryStreamExt;
-use object_store::ObjectStoreExt;
 use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
 
+use super::delta::TableMeta;
 use super::lease::{self, Lease, Scope};
 use super::manifest::{self, FileEntry, Manifest, RunKind, RunStats, TailRow, Totals};
 use super::reader::{self, Version};
 use super::{Lake, LakeError, layout};
 use crate::time::{self, Micros};
 
-/// Brings a table to a clean state and returns its newest manifest.
-pub async fn recover(lake: &Lake, table: &str) -> Result<Option<Manifest>, LakeError> {
+/// How many times a run tries again after another run took the version it meant to create.
+const COMMIT_ATTEMPTS: usize = 32;
+
+/// Brings a table to a clean state (converting a lake of close-lake 0.1 first) and returns its
+/// newest commit.
+pub async fn recover(lake: &Lake, table: &str, meta: &TableMeta, key: &str) -> Result<Option<Manifest>, LakeError> {
+    super::upgrade::from_manifests(lake, table, meta, key).await?;
     let staging = layout::staging_dir(table);
     let runs = lake
         .store()
@@ -46,44 +54,16 @@ pub async fn recover(lake: &Lake, table: &str) -> Result<Option<Manifest>, LakeE
         .filter(|run| !live.contains(run))
         .collect();
     if !orphans.is_empty() {
-        // A run that died after its commit point left a manifest: publish it. Any other orphan never
-        // committed: delete what it staged.
-        let manifests = manifest::all(lake, table).await?;
-        let retired = retired_paths(&manifests);
-        for committed in manifests.iter().filter(|m| orphans.contains(&m.run_id)) {
-            tracing::info!(table, manifest = committed.number, "finishing the publication of a committed run");
-            publish(lake, committed, &retired).await?;
-        }
-        for run in orphans.iter().filter(|run| !manifests.iter().any(|m| &m.run_id == *run)) {
-            tracing::info!(table, run, "deleting what a run that never committed staged");
+        let committed: HashSet<String> = manifest::all(lake, table).await?.into_iter().map(|m| m.run_id).collect();
+        for run in &orphans {
+            if !committed.contains(run) {
+                tracing::info!(table, run, "deleting what a run that never committed left behind");
+                delete_published(lake, table, run).await?;
+            }
             delete_run(lake, table, run).await?;
         }
     }
-    // The bookmark object names the manifest up to which every manifest is published. Those after
-    // it may be half-published (a crash between commit and bookmark, or runs that finished out of
-    // order): publishing is idempotent, so finish them all and move the mark to the newest.
-    let published = manifest::read_bookmark(lake, table).await?.map(|b| b.manifest);
-    let unfinished = match published {
-        Some(number) => manifest::since(lake, table, number).await?,
-        None => manifest::all(lake, table).await?,
-    };
-    if let Some(head) = unfinished.last() {
-        let retired = retired_paths(&unfinished);
-        for committed in &unfinished {
-            publish(lake, committed, &retired).await?;
-        }
-        manifest::write_bookmark(lake, head).await?;
-    }
-    match (unfinished.into_iter().last(), published) {
-        (Some(head), _) => Ok(Some(head)),
-        (None, Some(number)) => manifest::read(lake, table, number).await.map(Some),
-        (None, None) => Ok(None),
-    }
-}
-
-/// The data files that a manifest retires (compaction inputs): never published again.
-fn retired_paths(manifests: &[Manifest]) -> HashSet<String> {
-    manifests.iter().flat_map(|m| &m.removed).map(|f| f.path.clone()).collect()
+    manifest::latest(lake, table).await
 }
 
 /// What a run brings to its commit.
@@ -109,19 +89,17 @@ pub struct Pending {
     /// Files the run retires (a compaction's inputs).
     pub removed: Vec<FileEntry>,
     pub stats: RunStats,
+    /// What the table's first commit declares (its schema and partition column).
+    pub meta: TableMeta,
 }
 
-/// Commits a run: drops versions committed meanwhile by other runs, creates the next manifest,
-/// publishes the files, writes the bookmark. Returns `None` when nothing was left to commit.
+/// Commits a run: drops versions committed meanwhile by other runs, moves the files into the table
+/// folder, creates the next Delta version. Returns `None` when nothing was left to commit.
 pub async fn commit(lake: &Lake, mut pending: Pending, lease: &Lease) -> Result<Option<Manifest>, LakeError> {
     let mut base = pending.base.take();
-    loop {
+    for _ in 0..COMMIT_ATTEMPTS {
         let after = base.as_ref().map_or(0, |m| m.number);
-        let newer = if after == 0 && base.is_none() {
-            manifest::all(lake, pending.table).await?
-        } else {
-            manifest::since(lake, pending.table, after).await?
-        };
+        let newer = manifest::since(lake, pending.table, after).await?;
         drop_committed_meanwhile(lake, &mut pending, &newer).await?;
         if let Some(latest) = newer.into_iter().last() {
             base = Some(latest);
@@ -134,19 +112,21 @@ pub async fn commit(lake: &Lake, mut pending: Pending, lease: &Lease) -> Result<
         }
         let manifest = build(&pending, base.as_ref());
         lease.check().await?;
-        staged_files_exist(lake, &pending).await?;
-        crash_point("before-manifest");
-        match manifest::create(lake, &manifest).await {
+        publish(lake, &pending).await?;
+        crash_point("after-publish");
+        match manifest::create(lake, &manifest, &pending.meta).await {
             Ok(()) => {}
             Err(LakeError::ManifestRace { .. }) => continue,
             Err(err) => return Err(err),
         }
-        crash_point("after-manifest");
-        publish(lake, &manifest, &HashSet::new()).await?;
-        crash_point("after-publish");
-        manifest::advance_bookmark(lake, &manifest).await?;
+        crash_point("after-commit");
+        for file in &manifest.removed {
+            delete_if_present(lake, &Path::from(file.path.as_str())).await?;
+        }
+        delete_run(lake, pending.table, &pending.run_id).await?;
         return Ok(Some(manifest));
     }
+    Err(LakeError::ManifestRace { table: pending.table.to_string(), number: base.map_or(1, |m| m.number + 1) })
 }
 
 /// The rows of a backfill that the next export will read again (key at or after the final base's
@@ -162,16 +142,6 @@ async fn backfill_tail(lake: &Lake, pending: &Pending, base: Option<&Manifest>) 
     Ok(tail)
 }
 
-/// Fails if a staged file of the run is gone: a run that lost its lease may have had its staging
-/// deleted by another's recovery, and a manifest must never name a file that does not exist.
-async fn staged_files_exist(lake: &Lake, pending: &Pending) -> Result<(), LakeError> {
-    for file in &pending.files {
-        let staged = Path::from(file.staged.as_str());
-        lake.store().head(&staged).await.map_err(|err| LakeError::store("checking staged file", &staged, err))?;
-    }
-    Ok(())
-}
-
 /// Drops from the pending files every version that a manifest committed after the run's base
 /// already holds in the run's key range (files that a later manifest retires are read through the
 /// compaction that merged them).
@@ -182,9 +152,9 @@ async fn drop_committed_meanwhile(lake: &Lake, pending: &mut Pending, newer: &[M
     if pending.kind == RunKind::Compact {
         return Ok(());
     }
-    let retired = retired_paths(newer);
+    let retired: HashSet<&str> = newer.iter().flat_map(|m| &m.removed).map(|f| f.path.as_str()).collect();
     for other in newer.iter().filter(|m| m.run_id != pending.run_id) {
-        for file in other.files.iter().filter(|f| f.overlaps(lower, upper) && !retired.contains(&f.path)) {
+        for file in other.files.iter().filter(|f| f.overlaps(lower, upper) && !retired.contains(f.path.as_str())) {
             theirs.extend(
                 reader::versions(lake, file, pending.key, pending.version).await?.into_iter().map(|(id, _, v)| (id, v)),
             );
@@ -256,6 +226,8 @@ fn build(pending: &Pending, base: Option<&Manifest>) -> Manifest {
         bookmark_micros: bookmark,
         tail,
         stats: RunStats { rows, ..pending.stats.clone() },
+        key: pending.key.to_string(),
+        partition_column: pending.meta.partition_column.clone(),
     }
 }
 
@@ -267,32 +239,38 @@ fn crash_point(step: &str) {
     }
 }
 
-/// Moves a committed run's staged files to their final paths. Idempotent: a file already moved is
-/// skipped, so a crash half-way is finished by the next recovery.
-///
-/// A file that a later manifest retires (`retired`) is not published: its staged copy, if any, is
-/// deleted, so a compaction's inputs never come back.
-async fn publish(lake: &Lake, manifest: &Manifest, retired: &HashSet<String>) -> Result<(), LakeError> {
-    for file in &manifest.files {
+/// Moves a run's staged files to their final paths, after noting those paths (so that the files of
+/// a run that dies before its commit can be found and deleted), and checks every one is there.
+/// Idempotent: a file already moved is skipped, so a run that lost a race publishes again safely.
+async fn publish(lake: &Lake, pending: &Pending) -> Result<(), LakeError> {
+    let note = layout::publishing_note(pending.table, &pending.run_id);
+    let paths: Vec<&str> = pending.files.iter().map(|f| f.path.as_str()).collect();
+    let body = serde_json::to_vec(&paths).unwrap_or_default();
+    lake.store().put(&note, PutPayload::from(body)).await.map_err(|err| LakeError::store("writing", &note, err))?;
+    for file in &pending.files {
         let (staged, path) = (Path::from(file.staged.as_str()), Path::from(file.path.as_str()));
-        if retired.contains(&file.path) {
-            delete_if_present(lake, &staged).await?;
-            continue;
-        }
         match lake.store().rename(&staged, &path).await {
-            Ok(()) => {}
-            Err(object_store::Error::NotFound { .. }) => {
-                lake.store().head(&path).await.map_err(|_| LakeError::Corrupt {
-                    path: layout::manifest(&manifest.table, manifest.number).to_string(),
-                    what: "manifest",
-                    message: format!("{} is neither staged nor published", file.path),
-                })?;
-            }
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
             Err(err) => return Err(LakeError::store("publishing", &staged, err)),
         }
+        // A commit must never name a file that is not there.
+        lake.store().head(&path).await.map_err(|err| LakeError::store("checking published file", &path, err))?;
     }
-    for file in &manifest.removed {
-        delete_if_present(lake, &Path::from(file.path.as_str())).await?;
+    Ok(())
+}
+
+/// Deletes the files a run that never committed moved into the table folder, as its note names them.
+async fn delete_published(lake: &Lake, table: &str, run_id: &str) -> Result<(), LakeError> {
+    let note = layout::publishing_note(table, run_id);
+    let bytes = match lake.store().get(&note).await {
+        Ok(got) => got.bytes().await.map_err(|err| LakeError::store("reading", &note, err))?,
+        Err(object_store::Error::NotFound { .. }) => return Ok(()),
+        Err(err) => return Err(LakeError::store("reading", &note, err)),
+    };
+    // A note cut short by a crash was written before any file moved: nothing to delete.
+    let paths: Vec<String> = serde_json::from_slice(&bytes).unwrap_or_default();
+    for path in paths {
+        delete_if_present(lake, &Path::from(path)).await?;
     }
     Ok(())
 }
@@ -322,12 +300,13 @@ pub async fn leased<T, E>(
     result
 }
 
-/// Deletes what a failed run staged, unless the run reached its commit point (a manifest names it,
-/// perhaps after an ambiguous failure): then its files belong to the manifest, and the next recovery
-/// publishes them. Best effort: recovery deletes whatever is left.
+/// Deletes what a failed run staged and published, unless the run reached its commit point (a
+/// commit names it, perhaps after an ambiguous failure): then its files belong to the table. Best
+/// effort: recovery deletes whatever is left.
 async fn discard(lake: &Lake, table: &str, run_id: &str) {
     match manifest::all(lake, table).await {
         Ok(manifests) if manifests.iter().all(|m| m.run_id != run_id) => {
+            let _ = delete_published(lake, table, run_id).await;
             let _ = delete_run(lake, table, run_id).await;
         }
         _ => {}

@@ -1,15 +1,16 @@
 //! The names of every object in a lake.
 //!
 //! ```text
-//! <table>/<key>_month=YYYY-MM/<run>-<seq>.parquet      committed data, Hive partitions
-//! _close_lake/manifests/<table>/<number>.json           one per committed run: the commit point
-//! _close_lake/bookmarks/<table>.json                    where the next run starts (derivable)
-//! _close_lake/staging/<table>/<run>/<seq>.parquet       files of a run before its commit
+//! <table>/_delta_log/<version>.json                     one per committed run: the commit point
+//! <table>/<key>_month=YYYY-MM/<run>-<seq>.parquet      data files, Hive partitions
+//! _close_lake/staging/<table>/<run>/<seq>.parquet       files of a run being written
 //! _close_lake/leases/<table>.json                       who is exporting the table now
 //! _close_lake/leases/<table>/backfill-<from>_<to>.json  who is backfilling a range of it
 //! _close_lake/account.json                              the key's role, as the last export saw it
 //! ```
-//! Nothing but committed Parquet ever sits inside a table folder.
+//! A table folder holds the Delta log and Parquet files; a run's files move there just before its
+//! commit, so only a run that dies in between leaves files no commit names (the next run of the
+//! table deletes them).
 
 use object_store::path::Path;
 
@@ -27,26 +28,29 @@ pub fn staging_dir(table: &str) -> Path {
     Path::from(format!("{META}/staging/{table}"))
 }
 
+/// The final paths of a run's files, written just before they move into the table folder.
+pub fn publishing_note(table: &str, run_id: &str) -> Path {
+    Path::from(format!("{META}/staging/{table}/{run_id}/publishing.json"))
+}
+
 pub fn staged_file(table: &str, run_id: &str, seq: u32) -> Path {
     Path::from(format!("{META}/staging/{table}/{run_id}/{seq:05}.parquet"))
 }
 
-pub fn manifests_dir(table: &str) -> Path {
-    Path::from(format!("{META}/manifests/{table}"))
+/// The Delta log of a table.
+pub fn delta_log_dir(table: &str) -> Path {
+    Path::from(format!("{table}/_delta_log"))
 }
 
-/// Zero-padded so that listing order is commit order.
-pub fn manifest(table: &str, number: u64) -> Path {
-    Path::from(format!("{META}/manifests/{table}/{number:010}.json"))
+/// One version of a table's Delta log (20 digits, so listing order is version order).
+pub fn delta_commit(table: &str, version: u64) -> Path {
+    Path::from(format!("{table}/_delta_log/{version:020}.json"))
 }
 
-/// The number of a manifest path, if it is one.
-pub fn manifest_number(path: &Path) -> Option<u64> {
-    path.filename()?.strip_suffix(".json")?.parse().ok()
-}
-
-pub fn bookmark(table: &str) -> Path {
-    Path::from(format!("{META}/bookmarks/{table}.json"))
+/// The version of a Delta commit path, if it is one.
+pub fn delta_version(path: &Path) -> Option<u64> {
+    let name = path.filename()?.strip_suffix(".json")?;
+    (name.len() == 20).then(|| name.parse().ok()).flatten()
 }
 
 pub fn lease(table: &str) -> Path {
@@ -72,9 +76,10 @@ mod tests {
             data_file("leads", "date_updated_month", "2024-01", "r1", 7).as_ref(),
             "leads/date_updated_month=2024-01/r1-00007.parquet"
         );
-        let manifest = manifest("leads", 12);
-        assert_eq!(manifest.as_ref(), "_close_lake/manifests/leads/0000000012.json");
-        assert_eq!(manifest_number(&manifest), Some(12));
+        let commit = delta_commit("leads", 12);
+        assert_eq!(commit.as_ref(), "leads/_delta_log/00000000000000000012.json");
+        assert_eq!(delta_version(&commit), Some(12));
+        assert_eq!(delta_version(&Path::from("leads/_delta_log/_last_checkpoint")), None);
         assert_eq!(staged_file("leads", "r1", 3).as_ref(), "_close_lake/staging/leads/r1/00003.parquet");
     }
 }

@@ -1,12 +1,10 @@
-//! Manifests and bookmarks.
+//! Commits, as close-lake sees them: a [`Manifest`] is one committed run, numbered from 1, stored as
+//! Delta version `number - 1` of the table's `_delta_log/` (see [`super::delta`]).
 //!
-//! A manifest is created once per committed run with a create-if-absent write, so exactly one
-//! writer wins each number: it is the commit point. It lists the run's files (final and staged
-//! paths, rows, bytes, key range), the window read, the resulting bookmark, the versions near the
-//! bookmark that the next run will read again (the tail), and running totals for `status`.
-//! The bookmark object is written after publication and names the manifest up to which every
-//! manifest is published (a low-water mark); the bookmark value itself is always that of the newest
-//! manifest.
+//! A commit is created once with a create-if-absent write, so exactly one writer wins each number:
+//! it is the commit point. It lists the run's files (path, rows, bytes, key range), the window
+//! read, the resulting bookmark, the versions near the bookmark that the next run will read again
+//! (the tail), and running totals for `status`.
 
 use std::collections::HashSet;
 
@@ -14,6 +12,7 @@ use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 
+use super::delta::{self, TableMeta};
 use super::{Lake, LakeError, layout};
 use crate::time::Micros;
 
@@ -56,6 +55,12 @@ pub struct Manifest {
     /// Totals over every manifest up to and including this one.
     pub totals: Totals,
     pub stats: RunStats,
+    /// The replication key, whose range each file's stats give.
+    #[serde(default)]
+    pub key: String,
+    /// The partition column (the key's month), whose value each file's partition is.
+    #[serde(default)]
+    pub partition_column: String,
 }
 
 /// One file of a run.
@@ -97,15 +102,6 @@ pub struct RunStats {
     pub coerced: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Bookmark {
-    pub table: String,
-    pub bookmark: Option<String>,
-    pub manifest: u64,
-    pub run_id: String,
-    pub committed_at: String,
-}
-
 impl Manifest {
     /// The `(id, version)` pairs of the tail, for dropping exact repeats.
     pub fn tail_versions(&self) -> HashSet<(String, Option<Micros>)> {
@@ -113,42 +109,48 @@ impl Manifest {
     }
 }
 
-/// Numbers of the table's manifests, ascending.
+/// Numbers of the table's commits, ascending (Delta version + 1).
 pub async fn numbers(lake: &Lake, table: &str) -> Result<Vec<u64>, LakeError> {
-    let dir = layout::manifests_dir(table);
+    let dir = layout::delta_log_dir(table);
     let metas: Vec<_> =
         lake.store().list(Some(&dir)).try_collect().await.map_err(|err| LakeError::store("listing", &dir, err))?;
-    let mut numbers: Vec<u64> = metas.iter().filter_map(|meta| layout::manifest_number(&meta.location)).collect();
+    let mut numbers: Vec<u64> =
+        metas.iter().filter_map(|meta| layout::delta_version(&meta.location)).map(|v| v + 1).collect();
     numbers.sort_unstable();
     Ok(numbers)
 }
 
+/// The commit of a number, as close-lake wrote it into the Delta log.
 pub async fn read(lake: &Lake, table: &str, number: u64) -> Result<Manifest, LakeError> {
-    let path = layout::manifest(table, number);
-    read_json(lake, &path, "manifest").await
+    let path = layout::delta_commit(table, delta::version_of(number));
+    let bytes = lake
+        .store()
+        .get(&path)
+        .await
+        .map_err(|err| LakeError::store("reading", &path, err))?
+        .bytes()
+        .await
+        .map_err(|err| LakeError::store("reading", &path, err))?;
+    let table = table.to_string();
+    let parsed = cpu(|| delta::parse_commit(&table, &bytes)).map_err(|err| corrupt(&path, "Delta commit", err))?;
+    let mut manifest = parsed.ok_or_else(|| LakeError::Corrupt {
+        path: path.to_string(),
+        what: "Delta commit",
+        message: "it carries no close-lake state: another writer committed to this table".into(),
+    })?;
+    manifest.number = number;
+    Ok(manifest)
 }
 
-/// The newest manifest of a table, if it has one. Starts from the manifest the bookmark names and
-/// probes the next numbers, so a long history costs no listing; without a bookmark, lists.
+/// The newest commit of a table, if it has one.
 pub async fn latest(lake: &Lake, table: &str) -> Result<Option<Manifest>, LakeError> {
-    let start = match read_bookmark(lake, table).await? {
-        Some(bookmark) => bookmark.manifest,
-        None => match numbers(lake, table).await?.last() {
-            Some(&number) => number,
-            None => return Ok(None),
-        },
-    };
-    let mut head = read(lake, table, start).await?;
-    loop {
-        match read(lake, table, head.number + 1).await {
-            Ok(next) => head = next,
-            Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => return Ok(Some(head)),
-            Err(err) => return Err(err),
-        }
+    match numbers(lake, table).await?.last() {
+        Some(&number) => since(lake, table, number - 1).await.map(|mut found| found.pop()),
+        None => Ok(None),
     }
 }
 
-/// The manifests committed after number `after`, in order (probing forward: no listing).
+/// The commits after number `after`, in order (probing forward: no listing).
 pub async fn since(lake: &Lake, table: &str, after: u64) -> Result<Vec<Manifest>, LakeError> {
     let mut out = Vec::new();
     loop {
@@ -160,13 +162,13 @@ pub async fn since(lake: &Lake, table: &str, after: u64) -> Result<Vec<Manifest>
     }
 }
 
-/// The data files of a table as its manifests say: every file committed, less those retired.
+/// The data files of a table as its commits say: every file added, less those removed.
 pub fn live_files(manifests: &[Manifest]) -> Vec<FileEntry> {
     let removed: HashSet<&str> = manifests.iter().flat_map(|m| &m.removed).map(|f| f.path.as_str()).collect();
     manifests.iter().flat_map(|m| &m.files).filter(|f| !removed.contains(f.path.as_str())).cloned().collect()
 }
 
-/// Every manifest of a table, in order.
+/// Every commit of a table, in order.
 pub async fn all(lake: &Lake, table: &str) -> Result<Vec<Manifest>, LakeError> {
     let mut out = Vec::new();
     for number in numbers(lake, table).await? {
@@ -175,11 +177,12 @@ pub async fn all(lake: &Lake, table: &str) -> Result<Vec<Manifest>, LakeError> {
     Ok(out)
 }
 
-/// Creates the manifest: the commit point. Fails if another run took the number.
-pub async fn create(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
-    let path = layout::manifest(&manifest.table, manifest.number);
-    // Compact: the tail of a busy table holds a day of versions.
-    let body = cpu(|| serde_json::to_vec(manifest)).map_err(|err| corrupt(&path, "manifest", err))?;
+/// Creates the commit's Delta version: the commit point. Fails if another run took the version.
+/// The first commit of a table also declares it (`meta`).
+pub async fn create(lake: &Lake, manifest: &Manifest, meta: &TableMeta) -> Result<(), LakeError> {
+    let path = layout::delta_commit(&manifest.table, delta::version_of(manifest.number));
+    let declare = (manifest.number == 1).then_some(meta);
+    let body = cpu(|| delta::commit_lines(manifest, declare)).map_err(|err| corrupt(&path, "Delta commit", err))?;
     let options = PutOptions { mode: PutMode::Create, ..Default::default() };
     let outcome = lake.store().put_opts(&path, PutPayload::from(body), options).await;
     match outcome {
@@ -189,59 +192,9 @@ pub async fn create(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
         Err(err) => match read(lake, &manifest.table, manifest.number).await {
             Ok(found) if found.run_id == manifest.run_id => Ok(()),
             Ok(_) => Err(LakeError::ManifestRace { table: manifest.table.clone(), number: manifest.number }),
-            Err(_) => Err(LakeError::store("creating manifest", &path, err)),
+            Err(_) => Err(LakeError::store("creating Delta commit", &path, err)),
         },
     }
-}
-
-pub async fn read_bookmark(lake: &Lake, table: &str) -> Result<Option<Bookmark>, LakeError> {
-    let path = layout::bookmark(table);
-    match read_json(lake, &path, "bookmark").await {
-        Ok(bookmark) => Ok(Some(bookmark)),
-        Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => Ok(None),
-        Err(err) => Err(err),
-    }
-}
-
-/// Moves the bookmark object to `manifest` if it names the manifest just before it: the object is a
-/// low-water mark (every manifest up to it is published), so a run that finished before an earlier
-/// one leaves it for the next recovery to move.
-pub async fn advance_bookmark(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
-    let current = read_bookmark(lake, &manifest.table).await?.map_or(0, |b| b.manifest);
-    if current + 1 == manifest.number {
-        write_bookmark(lake, manifest).await?;
-    }
-    Ok(())
-}
-
-pub async fn write_bookmark(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
-    let path = layout::bookmark(&manifest.table);
-    let bookmark = Bookmark {
-        table: manifest.table.clone(),
-        bookmark: manifest.bookmark.clone(),
-        manifest: manifest.number,
-        run_id: manifest.run_id.clone(),
-        committed_at: manifest.committed_at.clone(),
-    };
-    let body = serde_json::to_vec_pretty(&bookmark).map_err(|err| corrupt(&path, "bookmark", err))?;
-    lake.store().put(&path, PutPayload::from(body)).await.map_err(|err| LakeError::store("writing", &path, err))?;
-    Ok(())
-}
-
-async fn read_json<T: for<'de> Deserialize<'de>>(
-    lake: &Lake,
-    path: &object_store::path::Path,
-    what: &'static str,
-) -> Result<T, LakeError> {
-    let bytes = lake
-        .store()
-        .get(path)
-        .await
-        .map_err(|err| LakeError::store("reading", path, err))?
-        .bytes()
-        .await
-        .map_err(|err| LakeError::store("reading", path, err))?;
-    cpu(|| serde_json::from_slice(&bytes)).map_err(|err| corrupt(path, what, err))
 }
 
 /// Runs JSON work of unbounded size (manifest tails) without stalling the async runtime's other tasks.

@@ -1,21 +1,24 @@
 //! The lake: everything about the destination, and nothing about Close.
 //!
 //! - [`store`] parses the destination URL and opens an `object_store` for it.
-//! - [`layout`] names every object: data files, manifests, bookmarks, staging, leases.
+//! - [`layout`] names every object: data files, the Delta log, staging, leases.
 //! - [`writer`] encodes record batches into Parquet files under the staging prefix.
-//! - [`manifest`] holds the commit records: one manifest per committed run, one bookmark per table.
+//! - [`manifest`] reads and creates commits; [`delta`] writes them as Delta Lake log versions.
 //! - [`reader`] reads committed and staged files back (versions, and rewrites without some).
 //! - [`lease`] keeps two runs from exporting one table at once.
-//! - [`commit`] is the protocol: recover, commit the manifest, publish the files, write the bookmark.
+//! - [`commit`] is the protocol: recover, publish the run's files, create the next Delta version.
 //! - [`notes`] keeps small facts beside the tables for `status` (the key's role).
+//! - [`upgrade`] turns a lake of close-lake 0.1 (its own manifests) into Delta tables in place.
 
 pub mod commit;
+pub mod delta;
 pub mod layout;
 pub mod lease;
 pub mod manifest;
 pub mod notes;
 pub mod reader;
 pub mod store;
+pub mod upgrade;
 pub mod writer;
 
 use std::sync::Arc;

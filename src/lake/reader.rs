@@ -80,8 +80,9 @@ fn row_versions(batch: &RecordBatch, key: &str, version: &str) -> Vec<TailRow> {
         .collect()
 }
 
-/// Rewrites a staged file without the rows whose `(id, version)` is in `drop`. `None` when no row
-/// is left (the staged file is then deleted).
+/// Rewrites a run's file (staged, or moved into the table but not committed) into its staged path
+/// without the rows whose `(id, version)` is in `drop`; the next publication moves it again. `None`
+/// when no row is left (both copies are then deleted).
 pub async fn drop_versions(
     lake: &Lake,
     mut file: FileEntry,
@@ -123,7 +124,13 @@ pub async fn drop_versions(
     .map_err(|err| LakeError::Task(err.to_string()))??;
     let (bytes, rows, min, max) = rewritten;
     if rows == 0 {
-        lake.store().delete(&staged).await.map_err(|err| LakeError::store("deleting", &staged, err))?;
+        // Not committed yet: neither copy belongs to the table.
+        for path in [&staged, &Path::from(file.path.as_str())] {
+            match lake.store().delete(path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(err) => return Err(LakeError::store("deleting", path, err)),
+            }
+        }
         return Ok(None);
     }
     file.rows = rows;

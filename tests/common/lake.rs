@@ -188,28 +188,63 @@ impl TestLake {
         assert!(missing.is_empty() && extra.is_empty(), "{table}: missing {missing:?}, unexpected {extra:?}");
     }
 
-    /// Nothing but committed Parquet inside table folders: every file is listed by a manifest, and
-    /// on local disk no other file (a temporary one of a killed write) sits there either.
+    /// Every Delta commit of every table, in order.
+    pub async fn commits(&self) -> Vec<Path> {
+        let mut out = Vec::new();
+        for table in TABLES {
+            out.extend(self.objects(&format!("{table}/_delta_log")).await);
+        }
+        out
+    }
+
+    /// Every file a commit adds (and no later commit removes) is there: what a Delta reader needs
+    /// at every moment, a crash included.
+    pub async fn assert_commits_whole(&self) {
+        let Some(store) = self.store() else { return };
+        for path in self.committed_files().await {
+            assert!(store.head(&Path::from(path.as_str())).await.is_ok(), "a commit names {path}, which is not there");
+        }
+    }
+
+    /// The data files the tables' Delta logs hold now.
+    async fn committed_files(&self) -> BTreeSet<String> {
+        let Some(store) = self.store() else { return BTreeSet::new() };
+        let mut committed = BTreeSet::new();
+        for commit in self.commits().await {
+            let table = commit.as_ref().split('/').next().unwrap_or_default().to_string();
+            let bytes = store.get(&commit).await.expect("commit").bytes().await.expect("bytes");
+            for line in String::from_utf8_lossy(&bytes).lines() {
+                let action: serde_json::Value = serde_json::from_str(line).expect("a JSON action");
+                if let Some(path) = action["add"]["path"].as_str() {
+                    committed.insert(format!("{table}/{path}"));
+                }
+                if let Some(path) = action["remove"]["path"].as_str() {
+                    committed.remove(&format!("{table}/{path}"));
+                }
+            }
+        }
+        committed
+    }
+
+    /// Nothing but the Delta log and committed Parquet inside table folders: every data file is added
+    /// by a commit, and on local disk no other file (a temporary one of a killed write) sits there.
     pub async fn assert_clean(&self) {
         if let Some(path) = &self.path {
             for table in TABLES {
                 for file in super::all_files(&path.join(table)) {
-                    assert!(file.extension().is_some_and(|e| e == "parquet"), "stray file: {}", file.display());
+                    let in_log = file.parent().is_some_and(|p| p.ends_with("_delta_log"));
+                    let parquet = file.extension().is_some_and(|e| e == "parquet");
+                    assert!(parquet || in_log, "stray file: {}", file.display());
                 }
             }
         }
-        let Some(store) = self.store() else { return };
-        let mut committed = BTreeSet::new();
-        for manifest in self.objects("_close_lake/manifests").await {
-            let bytes = store.get(&manifest).await.expect("manifest").bytes().await.expect("bytes");
-            let parsed: serde_json::Value = serde_json::from_slice(&bytes).expect("manifest JSON");
-            for file in parsed["files"].as_array().expect("files") {
-                committed.insert(file["path"].as_str().expect("path").to_string());
-            }
-        }
+        let committed = self.committed_files().await;
         for table in TABLES {
             for object in self.objects(table).await {
-                assert!(committed.contains(object.as_ref()), "{object} is in a table folder but in no manifest");
+                if object.as_ref().contains("/_delta_log/") {
+                    continue;
+                }
+                assert!(committed.contains(object.as_ref()), "{object} is in a table folder but in no commit");
             }
         }
     }

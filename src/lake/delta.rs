@@ -1,0 +1,325 @@
+//! The Delta Lake log of a table: `<table>/_delta_log/<version, 20 digits>.json`, one JSON action a
+//! line (the open protocol at delta.io, reader 1 / writer 2).
+//!
+//! Each committed run is one version: `add` actions for its files (partition values, size,
+//! modification time, `stats` with `numRecords` and the key's range), `remove` actions for what a
+//! compaction retires (`dataChange: false` on both sides), a `txn` of app `close-lake` whose version
+//! is the run's commit number, and a `commitInfo` carrying close-lake's own state under `closeLake`
+//! (kind, run, window, bookmark, tail, totals, stats). Version 0 also carries `protocol` and
+//! `metaData` (the table's schema, partitioned by the key's month). A version is created with a
+//! create-if-absent write: exactly one run wins it, which makes it the commit point.
+//!
+//! This module turns [`Manifest`]s, close-lake's view of one commit, into log lines and back; it
+//! knows nothing of the store.
+
+use std::collections::BTreeMap;
+
+use arrow::datatypes::{DataType, Schema};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::manifest::{FileEntry, Manifest, RunKind};
+use crate::time;
+
+/// The `txn` app id of close-lake's commits.
+pub const APP_ID: &str = "close-lake";
+
+/// What a version-0 commit declares of the table.
+#[derive(Debug, Clone)]
+pub struct TableMeta {
+    pub schema: arrow::datatypes::SchemaRef,
+    pub partition_column: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Add {
+    path: String,
+    partition_values: BTreeMap<String, Option<String>>,
+    size: u64,
+    modification_time: i64,
+    data_change: bool,
+    #[serde(default)]
+    stats: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Remove {
+    path: String,
+    #[serde(default)]
+    deletion_timestamp: Option<i64>,
+    data_change: bool,
+    #[serde(default)]
+    extended_file_metadata: Option<bool>,
+    #[serde(default)]
+    partition_values: Option<BTreeMap<String, Option<String>>>,
+    #[serde(default)]
+    size: Option<u64>,
+}
+
+/// One line of a commit: exactly one action. Actions close-lake does not use are ignored on read.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Line {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta_data: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    add: Option<Add>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remove: Option<Remove>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    txn: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit_info: Option<Value>,
+}
+
+/// Stats of one file as Delta readers skip by them.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stats {
+    num_records: u64,
+    #[serde(default)]
+    min_values: BTreeMap<String, Value>,
+    #[serde(default)]
+    max_values: BTreeMap<String, Value>,
+}
+
+/// The Delta version of a manifest number (manifests count from 1, versions from 0).
+pub fn version_of(number: u64) -> u64 {
+    number - 1
+}
+
+/// The log lines of `manifest`; `meta` is given for the first commit of a table.
+pub fn commit_lines(manifest: &Manifest, meta: Option<&TableMeta>) -> Result<Vec<u8>, serde_json::Error> {
+    let now = time::now() / 1_000;
+    let data_change = manifest.kind != RunKind::Compact;
+    let prefix = format!("{}/", manifest.table);
+    let relative = |path: &str| path.strip_prefix(&prefix).unwrap_or(path).to_string();
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(meta) = meta {
+        lines.push(Line { protocol: Some(json!({"minReaderVersion": 1, "minWriterVersion": 2})), ..Line::default() });
+        lines.push(Line {
+            meta_data: Some(json!({
+                "id": uuid::Uuid::now_v7().to_string(),
+                "name": manifest.table,
+                "format": {"provider": "parquet", "options": {}},
+                "schemaString": schema_string(&meta.schema, &meta.partition_column).to_string(),
+                "partitionColumns": [meta.partition_column],
+                "configuration": {},
+                "createdTime": now,
+            })),
+            ..Line::default()
+        });
+    }
+    let partition_column =
+        meta.map(|m| m.partition_column.clone()).unwrap_or_else(|| manifest.partition_column.clone());
+    for file in &manifest.files {
+        lines.push(Line {
+            add: Some(Add {
+                path: relative(&file.path),
+                partition_values: BTreeMap::from([(partition_column.clone(), Some(file.partition.clone()))]),
+                size: file.bytes,
+                modification_time: now,
+                data_change,
+                stats: Some(stats(file, &manifest.key).to_string()),
+            }),
+            ..Line::default()
+        });
+    }
+    for file in &manifest.removed {
+        lines.push(Line {
+            remove: Some(Remove {
+                path: relative(&file.path),
+                deletion_timestamp: Some(now),
+                data_change,
+                extended_file_metadata: Some(true),
+                partition_values: Some(BTreeMap::from([(partition_column.clone(), Some(file.partition.clone()))])),
+                size: Some(file.bytes),
+            }),
+            ..Line::default()
+        });
+    }
+    lines.push(Line {
+        txn: Some(json!({"appId": APP_ID, "version": manifest.number, "lastUpdated": now})),
+        ..Line::default()
+    });
+    let state = Manifest { files: Vec::new(), removed: Vec::new(), ..manifest.clone() };
+    lines.push(Line {
+        commit_info: Some(json!({
+            "timestamp": now,
+            "operation": if manifest.kind == RunKind::Compact { "OPTIMIZE" } else { "WRITE" },
+            "operationParameters": {"mode": "Append"},
+            "engineInfo": concat!("close-lake/", env!("CARGO_PKG_VERSION")),
+            "isBlindAppend": data_change,
+            "closeLake": state,
+        })),
+        ..Line::default()
+    });
+    let mut out = Vec::new();
+    for line in &lines {
+        serde_json::to_writer(&mut out, line)?;
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+/// The manifest a commit written by close-lake holds; `None` for a commit of another writer.
+pub fn parse_commit(table: &str, body: &[u8]) -> Result<Option<Manifest>, serde_json::Error> {
+    let mut state: Option<Manifest> = None;
+    let (mut adds, mut removes) = (Vec::new(), Vec::new());
+    for raw in body.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)) {
+        let line: Line = serde_json::from_slice(raw)?;
+        if let Some(add) = line.add {
+            adds.push(add);
+        }
+        if let Some(remove) = line.remove {
+            removes.push(remove);
+        }
+        if let Some(info) = line.commit_info.and_then(|mut info| info.get_mut("closeLake").map(Value::take)) {
+            state = Some(serde_json::from_value(info)?);
+        }
+    }
+    let Some(mut manifest) = state else { return Ok(None) };
+    let key = manifest.key.clone();
+    let partition_column = manifest.partition_column.clone();
+    let entry = |path: &str, partition: Option<&Option<String>>, bytes: u64, stats: Option<&str>| {
+        let stats: Option<Stats> = stats.and_then(|s| serde_json::from_str(s).ok());
+        let bound = |values: Option<&BTreeMap<String, Value>>| {
+            values.and_then(|v| v.get(&key)).and_then(Value::as_str).map(str::to_string)
+        };
+        FileEntry {
+            path: format!("{table}/{path}"),
+            staged: String::new(),
+            partition: partition.cloned().flatten().unwrap_or_default(),
+            rows: stats.as_ref().map_or(0, |s| s.num_records),
+            bytes,
+            min_key: bound(stats.as_ref().map(|s| &s.min_values)),
+            max_key: bound(stats.as_ref().map(|s| &s.max_values)),
+        }
+    };
+    manifest.files = adds
+        .iter()
+        .map(|a| entry(&a.path, a.partition_values.get(&partition_column), a.size, a.stats.as_deref()))
+        .collect();
+    manifest.removed = removes
+        .iter()
+        .map(|r| {
+            let partition = r.partition_values.as_ref().and_then(|p| p.get(&partition_column));
+            entry(&r.path, partition, r.size.unwrap_or(0), None)
+        })
+        .collect();
+    Ok(Some(manifest))
+}
+
+/// `stats` of a file: its row count and its range of the key (whole microseconds, UTC).
+fn stats(file: &FileEntry, key: &str) -> Value {
+    let bound = |value: &Option<String>| value.as_ref().map(|v| json!(v));
+    let mut min_values = serde_json::Map::new();
+    let mut max_values = serde_json::Map::new();
+    if let (Some(min), Some(max)) = (bound(&file.min_key), bound(&file.max_key)) {
+        min_values.insert(key.to_string(), min);
+        max_values.insert(key.to_string(), max);
+    }
+    json!({"numRecords": file.rows, "minValues": min_values, "maxValues": max_values})
+}
+
+/// The Delta schema of a table: its Parquet columns, then the partition column (a string).
+pub fn schema_string(schema: &Schema, partition_column: &str) -> Value {
+    let field = |name: &str, ty: &str| json!({"name": name, "type": ty, "nullable": true, "metadata": {}});
+    let mut fields: Vec<Value> = schema.fields().iter().map(|f| field(f.name(), delta_type(f.data_type()))).collect();
+    fields.push(field(partition_column, "string"));
+    json!({"type": "struct", "fields": fields})
+}
+
+/// The Delta primitive type of an Arrow type close-lake writes.
+fn delta_type(ty: &DataType) -> &'static str {
+    match ty {
+        DataType::Boolean => "boolean",
+        DataType::Int32 => "integer",
+        DataType::Int64 => "long",
+        DataType::Float64 => "double",
+        DataType::Date32 => "date",
+        DataType::Timestamp(_, Some(_)) => "timestamp",
+        DataType::Timestamp(_, None) => "timestamp_ntz",
+        _ => "string",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lake::manifest::{RunStats, Totals};
+    use arrow::datatypes::{Field, TimeUnit};
+    use std::sync::Arc;
+
+    fn manifest() -> Manifest {
+        let file = |name: &str| FileEntry {
+            path: format!("leads/date_updated_month=2024-01/{name}"),
+            staged: "_close_lake/staging/leads/r1/00000.parquet".into(),
+            partition: "2024-01".into(),
+            rows: 3,
+            bytes: 1_000,
+            min_key: Some("2024-01-02T00:00:00.000000Z".into()),
+            max_key: Some("2024-01-05T00:00:00.000000Z".into()),
+        };
+        Manifest {
+            format: 1,
+            table: "leads".into(),
+            number: 1,
+            kind: RunKind::Export,
+            run_id: "r1".into(),
+            started_at: "2024-01-06T00:00:00.000000Z".into(),
+            committed_at: "2024-01-06T00:00:01.000000Z".into(),
+            window: ["a".into(), "b".into()],
+            files: vec![file("r1-00000.parquet")],
+            removed: vec![file("old.parquet")],
+            bookmark: Some("2024-01-05T00:00:00.000000Z".into()),
+            bookmark_micros: Some(1),
+            tail: vec![("lead_1".into(), Some(1), Some(1))],
+            totals: Totals { rows: 3, files: 1, bytes: 1_000 },
+            stats: RunStats::default(),
+            key: "date_updated".into(),
+            partition_column: "date_updated_month".into(),
+        }
+    }
+
+    #[test]
+    fn a_commit_round_trips_through_the_log() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, true),
+            Field::new("date_updated", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+        ]));
+        let meta = TableMeta { schema, partition_column: "date_updated_month".into() };
+        let body = commit_lines(&manifest(), Some(&meta)).unwrap();
+        let text = String::from_utf8(body.clone()).unwrap();
+        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines[0]["protocol"]["minWriterVersion"], 2);
+        assert_eq!(lines[1]["metaData"]["partitionColumns"], json!(["date_updated_month"]));
+        assert!(lines[1]["metaData"]["schemaString"].as_str().unwrap().contains(r#""type":"timestamp""#));
+        assert_eq!(lines[2]["add"]["path"], "date_updated_month=2024-01/r1-00000.parquet");
+        assert_eq!(lines[2]["add"]["partitionValues"]["date_updated_month"], "2024-01");
+        assert!(lines[2]["add"]["stats"].as_str().unwrap().contains(r#""numRecords":3"#));
+        assert_eq!(lines[3]["remove"]["dataChange"], true);
+        assert_eq!(lines[4]["txn"]["appId"], APP_ID);
+        assert!(lines[5]["commitInfo"]["closeLake"]["files"].as_array().unwrap().is_empty());
+
+        let back = parse_commit("leads", &body).unwrap().unwrap();
+        let original = manifest();
+        assert_eq!(back.files[0].path, original.files[0].path);
+        assert_eq!((back.files[0].rows, back.files[0].bytes), (3, 1_000));
+        assert_eq!(back.files[0].max_key, original.files[0].max_key);
+        assert_eq!(back.removed[0].path, original.removed[0].path);
+        assert_eq!((back.bookmark, back.tail, back.number), (original.bookmark, original.tail, 1));
+    }
+
+    #[test]
+    fn commits_of_other_writers_hold_no_close_lake_state() {
+        let body = br#"{"commitInfo":{"timestamp":1,"operation":"WRITE"}}
+{"add":{"path":"x.parquet","partitionValues":{},"size":1,"modificationTime":1,"dataChange":true,"stats":null,"tags":null}}
+{"domainMetadata":{"domain":"d","configuration":"{}","removed":false}}"#;
+        assert!(parse_commit("leads", body).unwrap().is_none());
+    }
+}
