@@ -101,3 +101,30 @@ async fn a_run_after_a_compaction_brings_no_retired_file_back() {
     assert_eq!(h.store.rows("leads").await, rows, "no retired file came back");
     h.store.assert_clean().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compaction_killed_after_its_commit_leaves_no_input_behind() {
+    let h = Harness::generated(GenSpec::default()).await;
+    assert_success(&h.export(&[]).await);
+    let mut expected = h.expected();
+    // Two small runs: two small files in this month's partition of leads.
+    for round in 0..2 {
+        h.sim.mutate(&Mutation {
+            update_leads: 2,
+            at: chrono::Utc::now() - chrono::Duration::seconds(120 - round),
+            ..Default::default()
+        });
+        assert_success(&h.export(&[]).await);
+        for (table, now) in h.expected() {
+            expected.get_mut(table).unwrap().extend(now);
+        }
+    }
+    let compact = ["compact", "--dest", h.store.dest.as_str(), "--tables", "leads"];
+    let killed = h.close_lake(&compact, &[("CLOSE_LAKE_CRASH_AT", "after-commit")]).await;
+    assert!(!killed.status.success(), "the compaction committed, then died");
+    h.store.assert_commits_whole().await;
+    // The next run of the table deletes the inputs the dead compaction had retired.
+    assert_success(&h.export(&["--tables", "leads"]).await);
+    h.store.assert_exact("leads", &expected["leads"]).await;
+    h.store.assert_clean().await;
+}

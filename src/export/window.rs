@@ -19,6 +19,7 @@ use super::{RunContext, TableError};
 use crate::close::ApiError;
 use crate::close::pager::{Envelope, PageOutcome, Pager, Window};
 use crate::convert::{Decoded, Decoder, RowKey};
+use crate::lake::layout;
 use crate::lake::manifest::FileEntry;
 use crate::lake::writer::{PartitionBatch, RunFiles, StagedWriter, TARGET_FILE_BYTES};
 use crate::report::{self, Counters};
@@ -27,8 +28,6 @@ use crate::time::{self, Micros};
 
 /// Converted batches waiting for the writer, per window.
 const WRITE_QUEUE: usize = 4;
-/// The Hive name of a partition whose key is missing.
-const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
 pub use crate::lake::reader::Version;
 
@@ -196,7 +195,7 @@ fn decode(
 
 /// Splits a decoded page into runs of rows of one partition (rows arrive in key order).
 fn partitions(decoded: &Decoded) -> Vec<PartitionBatch> {
-    let partition = |key: Option<Micros>| key.map_or_else(|| NULL_PARTITION.to_string(), time::month_of);
+    let partition = |key: Option<Micros>| key.map_or_else(|| layout::NULL_PARTITION.to_string(), time::month_of);
     let rows = &decoded.rows;
     let mut parts = Vec::new();
     let mut start = 0;

@@ -54,11 +54,19 @@ pub async fn recover(lake: &Lake, table: &str, meta: &TableMeta, key: &str) -> R
         .filter(|run| !live.contains(run))
         .collect();
     if !orphans.is_empty() {
-        let committed: HashSet<String> = manifest::all(lake, table).await?.into_iter().map(|m| m.run_id).collect();
+        let commits = manifest::all(lake, table).await?;
         for run in &orphans {
-            if !committed.contains(run) {
-                tracing::info!(table, run, "deleting what a run that never committed left behind");
-                delete_published(lake, table, run).await?;
+            match commits.iter().find(|m| &m.run_id == run) {
+                // A compaction killed after its commit had not deleted its inputs yet.
+                Some(committed) => {
+                    for file in &committed.removed {
+                        delete_if_present(lake, &Path::from(file.path.as_str())).await?;
+                    }
+                }
+                None => {
+                    tracing::info!(table, run, "deleting what a run that never committed left behind");
+                    delete_published(lake, table, run).await?;
+                }
             }
             delete_run(lake, table, run).await?;
         }

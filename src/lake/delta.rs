@@ -18,6 +18,7 @@ use arrow::datatypes::{DataType, Schema};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::layout;
 use super::manifest::{FileEntry, Manifest, RunKind};
 use crate::time;
 
@@ -116,11 +117,16 @@ pub fn commit_lines(manifest: &Manifest, meta: Option<&TableMeta>) -> Result<Vec
     }
     let partition_column =
         meta.map(|m| m.partition_column.clone()).unwrap_or_else(|| manifest.partition_column.clone());
+    // Rows without a key sit in Hive's default folder; Delta says their partition value is null.
+    let partition_values = |file: &FileEntry| {
+        let value = (file.partition != layout::NULL_PARTITION).then(|| file.partition.clone());
+        BTreeMap::from([(partition_column.clone(), value)])
+    };
     for file in &manifest.files {
         lines.push(Line {
             add: Some(Add {
                 path: relative(&file.path),
-                partition_values: BTreeMap::from([(partition_column.clone(), Some(file.partition.clone()))]),
+                partition_values: partition_values(file),
                 size: file.bytes,
                 modification_time: now,
                 data_change,
@@ -136,7 +142,7 @@ pub fn commit_lines(manifest: &Manifest, meta: Option<&TableMeta>) -> Result<Vec
                 deletion_timestamp: Some(now),
                 data_change,
                 extended_file_metadata: Some(true),
-                partition_values: Some(BTreeMap::from([(partition_column.clone(), Some(file.partition.clone()))])),
+                partition_values: Some(partition_values(file)),
                 size: Some(file.bytes),
             }),
             ..Line::default()
@@ -187,17 +193,19 @@ pub fn parse_commit(table: &str, body: &[u8]) -> Result<Option<Manifest>, serde_
     let partition_column = manifest.partition_column.clone();
     let entry = |path: &str, partition: Option<&Option<String>>, bytes: u64, stats: Option<&str>| {
         let stats: Option<Stats> = stats.and_then(|s| serde_json::from_str(s).ok());
-        let bound = |values: Option<&BTreeMap<String, Value>>| {
-            values.and_then(|v| v.get(&key)).and_then(Value::as_str).map(str::to_string)
+        // Stats hold milliseconds: the file's range is widened to the whole last millisecond.
+        let bound = |values: Option<&BTreeMap<String, Value>>, widen: i64| {
+            let text = values.and_then(|v| v.get(&key)).and_then(Value::as_str)?;
+            time::parse_timestamp(text).map(|t| time::format_rfc3339(t + widen))
         };
         FileEntry {
             path: format!("{table}/{path}"),
             staged: String::new(),
-            partition: partition.cloned().flatten().unwrap_or_default(),
+            partition: partition.cloned().flatten().unwrap_or_else(|| layout::NULL_PARTITION.to_string()),
             rows: stats.as_ref().map_or(0, |s| s.num_records),
             bytes,
-            min_key: bound(stats.as_ref().map(|s| &s.min_values)),
-            max_key: bound(stats.as_ref().map(|s| &s.max_values)),
+            min_key: bound(stats.as_ref().map(|s| &s.min_values), 0),
+            max_key: bound(stats.as_ref().map(|s| &s.max_values), time::MICROS_PER_MILLI - 1),
         }
     };
     manifest.files = adds
@@ -214,9 +222,14 @@ pub fn parse_commit(table: &str, body: &[u8]) -> Result<Option<Manifest>, serde_
     Ok(Some(manifest))
 }
 
-/// `stats` of a file: its row count and its range of the key (whole microseconds, UTC).
+/// `stats` of a file: its row count and its range of the key, truncated to milliseconds as the
+/// protocol says (readers widen the maximum by the millisecond).
 fn stats(file: &FileEntry, key: &str) -> Value {
-    let bound = |value: &Option<String>| value.as_ref().map(|v| json!(v));
+    let bound = |value: &Option<String>| {
+        let micros = value.as_deref().and_then(time::parse_timestamp)?;
+        let millis = time::floor_to(micros, time::MICROS_PER_MILLI);
+        Some(json!(time::to_datetime(millis).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()))
+    };
     let mut min_values = serde_json::Map::new();
     let mut max_values = serde_json::Map::new();
     if let (Some(min), Some(max)) = (bound(&file.min_key), bound(&file.max_key)) {
@@ -310,7 +323,11 @@ mod tests {
         let original = manifest();
         assert_eq!(back.files[0].path, original.files[0].path);
         assert_eq!((back.files[0].rows, back.files[0].bytes), (3, 1_000));
-        assert_eq!(back.files[0].max_key, original.files[0].max_key);
+        // Stats hold milliseconds; read back, the range covers the whole last millisecond.
+        let stats = lines[2]["add"]["stats"].as_str().unwrap();
+        assert!(stats.contains(r#""date_updated":"2024-01-05T00:00:00.000Z""#), "{stats}");
+        assert_eq!(back.files[0].max_key.as_deref(), Some("2024-01-05T00:00:00.000999Z"));
+        assert_eq!(back.files[0].min_key, original.files[0].min_key);
         assert_eq!(back.removed[0].path, original.removed[0].path);
         assert_eq!((back.bookmark, back.tail, back.number), (original.bookmark, original.tail, 1));
     }

@@ -9,13 +9,16 @@
 //! _close_lake/account.json                              the key's role, as the last export saw it
 //! ```
 //! A table folder holds the Delta log and Parquet files; a run's files move there just before its
-//! commit, so only a run that dies in between leaves files no commit names (the next run of the
-//! table deletes them).
+//! commit, so a run that dies or fails in between, or loses its race for good, leaves files no
+//! commit names (the run deletes them if it can, else the next run of the table does).
 
 use object_store::path::Path;
 
 /// The folder of close-lake's own objects. Readers globbing `<table>/**/*.parquet` never see it.
 pub const META: &str = "_close_lake";
+
+/// The Hive folder name of a partition whose key is missing (its Delta partition value is null).
+pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// What the last export learned of the API key (its role), for `status`.
 pub const ACCOUNT: &str = "_close_lake/account.json";

@@ -44,7 +44,7 @@ pub struct Manifest {
     /// The window of the replication key this run read, `[lower, upper)` in RFC 3339.
     pub window: [String; 2],
     pub files: Vec<FileEntry>,
-    /// Data files this manifest retires (a compaction's inputs), deleted after publication.
+    /// Data files this commit retires (a compaction's inputs), deleted after the commit.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<FileEntry>,
     /// The largest replication key committed so far (RFC 3339), `None` while the table is empty.

@@ -22,7 +22,7 @@ use crate::time::{self, Micros};
 /// `(id, version)`: one version of one record.
 pub type Version = (String, Option<Micros>);
 
-/// The bytes of a file of a manifest: published, or still staged.
+/// The bytes of a run's or a commit's file: in the table folder, or still staged.
 ///
 /// Publication on object stores is copy then delete, so a file can be missed at both places while
 /// another run publishes it: the final path is tried again last.
@@ -38,7 +38,7 @@ async fn fetch(lake: &Lake, file: &FileEntry) -> Result<Bytes, LakeError> {
     Err(LakeError::Corrupt {
         path: file.path.clone(),
         what: "data file",
-        message: "listed by a manifest, but neither published nor staged".into(),
+        message: "named by a commit or a run, but neither in the table folder nor staged".into(),
     })
 }
 
