@@ -92,7 +92,7 @@ pub struct Pending {
     /// Column names of the key and the version, to read versions back.
     pub key: &'static str,
     pub version: &'static str,
-    /// The manifest the run started from.
+    /// The commit the run started from.
     pub base: Option<Manifest>,
     /// Files the run retires (a compaction's inputs).
     pub removed: Vec<FileEntry>,
@@ -124,7 +124,7 @@ pub async fn commit(lake: &Lake, mut pending: Pending, lease: &Lease) -> Result<
         crash_point("after-publish");
         match manifest::create(lake, &manifest, &pending.meta).await {
             Ok(()) => {}
-            Err(LakeError::ManifestRace { .. }) => continue,
+            Err(LakeError::CommitRace { .. }) => continue,
             Err(err) => return Err(err),
         }
         crash_point("after-commit");
@@ -134,7 +134,7 @@ pub async fn commit(lake: &Lake, mut pending: Pending, lease: &Lease) -> Result<
         delete_run(lake, pending.table, &pending.run_id).await?;
         return Ok(Some(manifest));
     }
-    Err(LakeError::ManifestRace { table: pending.table.to_string(), number: base.map_or(1, |m| m.number + 1) })
+    Err(LakeError::CommitRace { table: pending.table.to_string(), number: base.map_or(1, |m| m.number + 1) })
 }
 
 /// The rows of a backfill that the next export will read again (key at or after the final base's
@@ -150,8 +150,8 @@ async fn backfill_tail(lake: &Lake, pending: &Pending, base: Option<&Manifest>) 
     Ok(tail)
 }
 
-/// Drops from the pending files every version that a manifest committed after the run's base
-/// already holds in the run's key range (files that a later manifest retires are read through the
+/// Drops from the pending files every version that a commit after the run's base already holds
+/// in the run's key range (files that a later commit retires are read through the
 /// compaction that merged them).
 async fn drop_committed_meanwhile(lake: &Lake, pending: &mut Pending, newer: &[Manifest]) -> Result<(), LakeError> {
     let (lower, upper) = pending.window;
@@ -184,7 +184,7 @@ async fn drop_committed_meanwhile(lake: &Lake, pending: &mut Pending, newer: &[M
     Ok(())
 }
 
-/// The manifest of a pending run on top of `base`: the next number, the bookmark (moved only by
+/// The commit of a pending run on top of `base`: the next number, the bookmark (moved only by
 /// exports), the tail of the next export's re-read span, running totals.
 fn build(pending: &Pending, base: Option<&Manifest>) -> Manifest {
     let previous = base.and_then(|m| m.bookmark_micros);

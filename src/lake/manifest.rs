@@ -191,7 +191,7 @@ pub async fn create(lake: &Lake, manifest: &Manifest, meta: &TableMeta) -> Resul
         // object itself says whether this run committed.
         Err(err) => match read(lake, &manifest.table, manifest.number).await {
             Ok(found) if found.run_id == manifest.run_id => Ok(()),
-            Ok(_) => Err(LakeError::ManifestRace { table: manifest.table.clone(), number: manifest.number }),
+            Ok(_) => Err(LakeError::CommitRace { table: manifest.table.clone(), number: manifest.number }),
             Err(_) => Err(LakeError::store("creating Delta commit", &path, err)),
         },
     }

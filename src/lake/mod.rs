@@ -46,8 +46,8 @@ pub enum LakeError {
     Corrupt { path: String, what: &'static str, message: String },
     #[error("writing Parquet for {path}: {source}")]
     Parquet { path: String, source: parquet::errors::ParquetError },
-    #[error("manifest {number} of {table} was committed by another run at the same time; rerun to continue")]
-    ManifestRace { table: String, number: u64 },
+    #[error("other runs kept committing {table} at the same time (last tried: commit {number}); rerun to continue")]
+    CommitRace { table: String, number: u64 },
     #[error("a background task of the lake failed: {0}")]
     Task(String),
 }

@@ -75,7 +75,7 @@ pub async fn from_manifests(lake: &Lake, table: &str, meta: &TableMeta, key: &st
         ..newest
     };
     match manifest::create(lake, &state, meta).await {
-        Ok(()) | Err(LakeError::ManifestRace { .. }) => {}
+        Ok(()) | Err(LakeError::CommitRace { .. }) => {}
         Err(err) => return Err(err),
     }
     delete_all(lake, &old, table).await?;
