@@ -344,7 +344,7 @@ async fn delete_run(lake: &Lake, table: &str, run_id: &str) -> Result<(), LakeEr
     Ok(())
 }
 
-async fn delete_if_present(lake: &Lake, path: &Path) -> Result<(), LakeError> {
+pub(super) async fn delete_if_present(lake: &Lake, path: &Path) -> Result<(), LakeError> {
     match lake.store().delete(path).await {
         Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
         Err(err) => Err(LakeError::store("deleting", path, err)),

@@ -12,6 +12,7 @@ use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
+use super::commit::delete_if_present;
 use super::delta::TableMeta;
 use super::manifest::{self, Manifest, RunKind};
 use super::{Lake, LakeError, layout};
@@ -92,11 +93,4 @@ async fn delete_all(lake: &Lake, old: &[Path], table: &str) -> Result<(), LakeEr
 async fn read(lake: &Lake, path: &Path) -> Result<bytes::Bytes, LakeError> {
     let got = lake.store().get(path).await.map_err(|err| LakeError::store("reading", path, err))?;
     got.bytes().await.map_err(|err| LakeError::store("reading", path, err))
-}
-
-async fn delete_if_present(lake: &Lake, path: &Path) -> Result<(), LakeError> {
-    match lake.store().delete(path).await {
-        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-        Err(err) => Err(LakeError::store("deleting", path, err)),
-    }
 }
