@@ -25,25 +25,31 @@ print(json.dumps(out))
     )
 }
 
+/// `rounds` exports each after `change`, two minutes back (the lead query's minute) and a second
+/// later each round; `expected` gains every version the API shows after each.
+async fn small_runs(
+    h: &Harness,
+    rounds: i64,
+    change: &Mutation,
+    expected: &mut std::collections::BTreeMap<&'static str, std::collections::BTreeSet<(String, i64)>>,
+) {
+    for round in 0..rounds {
+        h.sim.mutate(&Mutation { at: chrono::Utc::now() - chrono::Duration::seconds(120 - round), ..change.clone() });
+        assert_success(&h.export(&[]).await);
+        for (table, now) in h.expected() {
+            expected.get_mut(table).unwrap().extend(now);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compaction_keeps_every_row_once_and_drops_the_file_count() {
     let h = Harness::generated(GenSpec { activities: 800, ..GenSpec::default() }).await;
     assert_success(&h.export(&[]).await);
     let mut expected = h.expected();
     // Small runs add small files to the current month's partitions.
-    for round in 0..4 {
-        h.sim.mutate(&Mutation {
-            new_activities: 3,
-            update_leads: 2,
-            update_tasks: 2,
-            at: chrono::Utc::now() - chrono::Duration::seconds(120 - round),
-            ..Default::default()
-        });
-        assert_success(&h.export(&[]).await);
-        for (table, now) in h.expected() {
-            expected.get_mut(table).unwrap().extend(now);
-        }
-    }
+    let change = Mutation { new_activities: 3, update_leads: 2, update_tasks: 2, ..Default::default() };
+    small_runs(&h, 4, &change, &mut expected).await;
     let files_before: usize =
         futures::future::join_all(TABLES.map(|t| h.store.parquet_files(t))).await.iter().map(Vec::len).sum();
     let before = all_rows(&h);
@@ -108,17 +114,7 @@ async fn a_compaction_killed_after_its_commit_leaves_no_input_behind() {
     assert_success(&h.export(&[]).await);
     let mut expected = h.expected();
     // Two small runs: two small files in this month's partition of leads.
-    for round in 0..2 {
-        h.sim.mutate(&Mutation {
-            update_leads: 2,
-            at: chrono::Utc::now() - chrono::Duration::seconds(120 - round),
-            ..Default::default()
-        });
-        assert_success(&h.export(&[]).await);
-        for (table, now) in h.expected() {
-            expected.get_mut(table).unwrap().extend(now);
-        }
-    }
+    small_runs(&h, 2, &Mutation { update_leads: 2, ..Default::default() }, &mut expected).await;
     let compact = ["compact", "--dest", h.store.dest.as_str(), "--tables", "leads"];
     let killed = h.close_lake(&compact, &[("CLOSE_LAKE_CRASH_AT", "after-commit")]).await;
     assert!(!killed.status.success(), "the compaction committed, then died");

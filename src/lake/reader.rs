@@ -126,10 +126,7 @@ pub async fn drop_versions(
     if rows == 0 {
         // Not committed yet: neither copy belongs to the table.
         for path in [&staged, &Path::from(file.path.as_str())] {
-            match lake.store().delete(path).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(err) => return Err(LakeError::store("deleting", path, err)),
-            }
+            super::commit::delete_if_present(lake, path).await?;
         }
         return Ok(None);
     }
