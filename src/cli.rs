@@ -11,6 +11,7 @@ Environment:
   CLOSE_LAKE_START_DATE  First day to read for tables without a bookmark (YYYY-MM-DD, midnight UTC)
   CLOSE_LAKE_LAG         How far behind now every upper bound stays, e.g. 5m, 30s [default: 5m]
   CLOSE_LAKE_LEASE_TTL   How long a table lease lives without a heartbeat [default: 2m]
+  CLOSE_LAKE_RETENTION   How long removed and unnamed files stay before a vacuum deletes them [default: 7d]
   CLOSE_LAKE_RECORD      Folder to record every API request and answer into (key redacted)
   CLOSE_LAKE_LOG         Log filter, e.g. info, debug, close_lake=trace [default: info]
   CLOSE_LAKE_LOG_FORMAT  text or json [default: text]
@@ -40,9 +41,16 @@ pub enum Command {
     /// Print DuckDB SQL that defines a view per table and a `<table>_latest` view of current records.
     #[command(after_help = ENVIRONMENT)]
     Sql(SqlArgs),
-    /// Merge each partition's small files into files of the target size, through a manifest.
+    /// Merge each partition's small files into files of the target size, in one Delta commit.
     #[command(after_help = ENVIRONMENT)]
     Compact(CompactArgs),
+    /// Delete files removed, or never committed, longer ago than the retention (by the store's clock).
+    #[command(after_help = ENVIRONMENT)]
+    Vacuum(VacuumArgs),
+    /// Find committed files that are gone (deleted by hand), commit their removal, and print the
+    /// backfill that reads them again.
+    #[command(after_help = ENVIRONMENT)]
+    Repair(RepairArgs),
     /// Probe the key, every table's endpoint and the destination, one line per check; writes no data.
     #[command(after_help = ENVIRONMENT)]
     Check(CheckArgs),
@@ -59,6 +67,30 @@ pub struct CompactArgs {
     /// Comma-separated partitions, as their month: 2024-01,2024-02 [default: every partition]
     #[arg(long, value_name = "LIST")]
     pub partitions: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VacuumArgs {
+    /// Destination [env: CLOSE_LAKE_DEST] [default: ./lake]
+    #[arg(long, value_name = "URL")]
+    pub dest: Option<String>,
+    /// Comma-separated tables [default: all]
+    #[arg(long, value_name = "LIST")]
+    pub tables: Option<String>,
+    /// Keep files removed less than this long ago, e.g. 7d, 12h, 0s; readers of versions older than
+    /// this lose their files [env: CLOSE_LAKE_RETENTION] [default: 7d]
+    #[arg(long, value_name = "DURATION")]
+    pub retention: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Destination [env: CLOSE_LAKE_DEST] [default: ./lake]
+    #[arg(long, value_name = "URL")]
+    pub dest: Option<String>,
+    /// Comma-separated tables [default: all]
+    #[arg(long, value_name = "LIST")]
+    pub tables: Option<String>,
 }
 
 #[derive(Debug, Args)]

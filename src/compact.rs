@@ -1,9 +1,10 @@
 //! `close-lake compact`: merges each partition's small files into files of the target size.
 //!
-//! A compaction is a run like any other: it holds the table's lease, recovers, stages the merged
-//! files, and commits one manifest that lists the new files and retires the old ones. Readers that
-//! follow manifests see either the old files or the new ones, never both; after publication the old
-//! files are deleted, so once the command returns a glob reader sees every row exactly once.
+//! A compaction is a run like any other: it holds the table's lease, opens the table, stages the
+//! merged files, and commits one Delta version that adds the new files and removes the old ones
+//! (`dataChange: false`). Delta readers see either the old files or the new ones, never both, and a
+//! reader that began before the commit keeps reading the old ones: they stay on the store until a
+//! vacuum finds them removed longer ago than the retention (the command vacuums at its end).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,9 +17,9 @@ use crate::config::CompactPlan;
 use crate::convert::arrow_schema;
 use crate::error::Error;
 use crate::lake::commit::{self, Pending};
-use crate::lake::delta::TableMeta;
 use crate::lake::lease::{Lease, Scope};
-use crate::lake::manifest::{self, FileEntry, RunKind, RunStats};
+use crate::lake::manifest::{FileEntry, RunKind, RunStats};
+use crate::lake::vacuum;
 use crate::lake::writer::{PartitionBatch, RunFiles, StagedWriter, TARGET_FILE_BYTES};
 use crate::lake::{Lake, LakeError, reader};
 use crate::tables::TableSpec;
@@ -30,6 +31,11 @@ const SMALL_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 pub async fn run(plan: CompactPlan) -> Result<(), Error> {
     let lake = plan.dest.open().map_err(Error::Destination)?;
+    run_on(plan, lake).await
+}
+
+/// Runs the command on a lake opened by the caller.
+pub async fn run_on(plan: CompactPlan, lake: Lake) -> Result<(), Error> {
     let run_id = crate::export::new_run_id();
     let mut failed = 0;
     for spec in &plan.tables {
@@ -73,9 +79,9 @@ async fn compact_leased(
     lease: &Lease,
 ) -> Result<(usize, usize, usize), LakeError> {
     let started_at = time::now();
-    let meta = TableMeta { schema: arrow_schema(spec), partition_column: spec.partition_column() };
-    let head = commit::recover(lake, spec.name, &meta, spec.key).await?;
-    let live = manifest::live_files(&manifest::all(lake, spec.name).await?);
+    let meta = spec.lake_meta();
+    let mut snapshot = commit::recover(lake, spec.name, &meta).await?;
+    let live: Vec<FileEntry> = snapshot.files().cloned().collect();
     let before = live.len();
     let mut by_partition: BTreeMap<String, Vec<FileEntry>> = BTreeMap::new();
     for file in live.into_iter().filter(|f| f.bytes < SMALL_FILE_BYTES) {
@@ -85,6 +91,7 @@ async fn compact_leased(
         files.len() >= 2 && plan.partitions.as_ref().is_none_or(|wanted| wanted.contains(partition))
     });
     if by_partition.is_empty() {
+        vacuum::vacuum(lake, &mut snapshot, plan.retention, run_id).await?;
         return Ok((0, before, before));
     }
 
@@ -134,11 +141,11 @@ async fn compact_leased(
         lookback: spec.lookback,
         key: spec.key,
         version: spec.version,
-        base: head,
         removed,
         stats: RunStats { rows, ..RunStats::default() },
         meta,
     };
-    commit::commit(lake, pending, lease).await?;
+    commit::commit(lake, pending, &mut snapshot, lease).await?;
+    vacuum::vacuum(lake, &mut snapshot, plan.retention, run_id).await?;
     Ok((by_partition.len(), before, before - retired + added))
 }

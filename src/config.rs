@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use url::Url;
 
-use crate::cli::{BackfillArgs, CheckArgs, CompactArgs, ExportArgs, SqlArgs, StatusArgs};
+use crate::cli::{BackfillArgs, CheckArgs, CompactArgs, ExportArgs, RepairArgs, SqlArgs, StatusArgs, VacuumArgs};
 use crate::lake::Destination;
 use crate::tables::{self, TableSpec};
 use crate::time::{self, Micros};
@@ -18,6 +18,8 @@ pub const DEFAULT_API_URL: &str = "https://api.close.com/api/v1";
 pub const DEFAULT_DEST: &str = "./lake";
 const DEFAULT_LAG: &str = "5m";
 const DEFAULT_LEASE_TTL: &str = "2m";
+/// Delta's own default for how long removed files stay (`deletedFileRetentionDuration`).
+const DEFAULT_RETENTION: &str = "7d";
 const MIN_LEASE_TTL: Micros = 10 * time::MICROS_PER_SECOND;
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +68,7 @@ pub struct Env {
     pub start_date: Option<String>,
     pub lag: Option<String>,
     pub lease_ttl: Option<String>,
+    pub retention: Option<String>,
     pub record: Option<String>,
 }
 
@@ -79,6 +82,7 @@ impl Env {
             start_date: var("CLOSE_LAKE_START_DATE"),
             lag: var("CLOSE_LAKE_LAG"),
             lease_ttl: var("CLOSE_LAKE_LEASE_TTL"),
+            retention: var("CLOSE_LAKE_RETENTION"),
             record: var("CLOSE_LAKE_RECORD"),
         }
     }
@@ -134,6 +138,8 @@ pub struct ExportPlan {
     /// Every upper bound stays this far behind now (the API's list index lags its writes).
     pub lag: Micros,
     pub lease_ttl: Micros,
+    /// How long removed and unnamed files stay before a vacuum deletes them.
+    pub retention: Micros,
 }
 
 /// A validated `compact` command.
@@ -144,6 +150,41 @@ pub struct CompactPlan {
     /// Partition values (`YYYY-MM`) to compact; `None` for all.
     pub partitions: Option<Vec<String>>,
     pub lease_ttl: Micros,
+    pub retention: Micros,
+}
+
+/// A validated `vacuum` or `repair` command.
+#[derive(Debug, Clone)]
+pub struct MaintainPlan {
+    pub dest: Destination,
+    pub tables: Vec<&'static TableSpec>,
+    pub lease_ttl: Micros,
+    pub retention: Micros,
+}
+
+impl MaintainPlan {
+    pub fn from_vacuum_args(args: &VacuumArgs, env: &Env) -> Result<MaintainPlan, ConfigError> {
+        let retention = match &args.retention {
+            Some(flag) => time::parse_duration(flag)
+                .ok_or_else(|| ConfigError::BadDuration { var: "--retention", value: flag.clone() })?,
+            None => parse_retention(env)?,
+        };
+        Ok(MaintainPlan {
+            dest: parse_dest(args.dest.as_deref(), env)?,
+            tables: parse_tables(args.tables.as_deref())?,
+            lease_ttl: parse_lease_ttl(env)?,
+            retention,
+        })
+    }
+
+    pub fn from_repair_args(args: &RepairArgs, env: &Env) -> Result<MaintainPlan, ConfigError> {
+        Ok(MaintainPlan {
+            dest: parse_dest(args.dest.as_deref(), env)?,
+            tables: parse_tables(args.tables.as_deref())?,
+            lease_ttl: parse_lease_ttl(env)?,
+            retention: parse_retention(env)?,
+        })
+    }
 }
 
 impl CompactPlan {
@@ -166,6 +207,7 @@ impl CompactPlan {
             tables: parse_tables(args.tables.as_deref())?,
             partitions,
             lease_ttl: parse_lease_ttl(env)?,
+            retention: parse_retention(env)?,
         })
     }
 }
@@ -224,6 +266,7 @@ impl ExportPlan {
         let api_url = parse_api_url(args.api_url.as_deref(), env)?;
         let lag = parse_duration_var("CLOSE_LAKE_LAG", env.lag.as_deref(), DEFAULT_LAG)?;
         let lease_ttl = parse_lease_ttl(env)?;
+        let retention = parse_retention(env)?;
         let record = args.record.as_deref().or(env.record.as_deref()).map(PathBuf::from);
         // The key is checked last so that a run without one still reports every other mistake first.
         let key = env.api_key.clone().ok_or(ConfigError::MissingApiKey)?;
@@ -235,6 +278,7 @@ impl ExportPlan {
             api: ApiSettings { base_url: api_url, key: ApiKey(key), record },
             lag,
             lease_ttl,
+            retention,
         })
     }
 }
@@ -343,6 +387,10 @@ fn parse_lease_ttl(env: &Env) -> Result<Micros, ConfigError> {
         return Err(ConfigError::LeaseTooShort { value: env.lease_ttl.clone().unwrap_or_default() });
     }
     Ok(ttl)
+}
+
+fn parse_retention(env: &Env) -> Result<Micros, ConfigError> {
+    parse_duration_var("CLOSE_LAKE_RETENTION", env.retention.as_deref(), DEFAULT_RETENTION)
 }
 
 fn parse_duration_var(var: &'static str, value: Option<&str>, default: &str) -> Result<Micros, ConfigError> {

@@ -12,10 +12,11 @@
 //! - [`tables`] holds the six table declarations; everything else is generic over them.
 //! - [`close`] owns HTTP: auth, rate limits, retries, paging. It knows nothing of Arrow.
 //! - [`convert`] turns a page of Close JSON into an Arrow record batch against a table's schema.
-//! - [`lake`] owns the destination: stores, layout, Parquet files, manifests, bookmarks, leases.
+//! - [`lake`] owns the destination: stores, layout, Parquet files, the Delta log, leases.
 //! - [`export`] runs tables (exports and backfills); [`status`] reports on a lake; [`sql`] prints
-//!   DuckDB views over it; [`compact`] merges small files; [`check`] probes the key, the API and
-//!   the destination; [`report`] shows progress and summaries.
+//!   DuckDB views over it; [`compact`] merges small files; [`vacuum`] deletes what the retention
+//!   lets go; [`repair`] mends a table whose files were deleted by hand; [`check`] probes the key,
+//!   the API and the destination; [`report`] shows progress and summaries.
 //! - [`time`] holds the one representation of timestamps (UTC microseconds); [`error`] maps failures
 //!   to exit statuses.
 
@@ -28,11 +29,13 @@ pub mod convert;
 pub mod error;
 pub mod export;
 pub mod lake;
+pub mod repair;
 pub mod report;
 pub mod sql;
 pub mod status;
 pub mod tables;
 pub mod time;
+pub mod vacuum;
 
 pub use error::Error;
 
@@ -49,6 +52,12 @@ pub async fn run(cli: cli::Cli) -> Result<(), Error> {
         }
         cli::Command::Compact(args) => {
             compact::run(config::CompactPlan::from_args(&args, &config::Env::from_process())?).await
+        }
+        cli::Command::Vacuum(args) => {
+            vacuum::run(config::MaintainPlan::from_vacuum_args(&args, &config::Env::from_process())?).await
+        }
+        cli::Command::Repair(args) => {
+            repair::run(config::MaintainPlan::from_repair_args(&args, &config::Env::from_process())?).await
         }
         cli::Command::Sql(args) => sql::run(config::SqlPlan::from_args(&args, &config::Env::from_process())?).await,
         cli::Command::Check(args) => {

@@ -5,7 +5,7 @@
 
 use crate::config::SqlPlan;
 use crate::error::Error;
-use crate::lake::{Destination, manifest};
+use crate::lake::{Destination, snapshot};
 use crate::tables::{self, Replication, TableSpec};
 
 pub async fn run(plan: SqlPlan) -> Result<(), Error> {
@@ -14,7 +14,7 @@ pub async fn run(plan: SqlPlan) -> Result<(), Error> {
     if !missing {
         let lake = plan.dest.open().map_err(Error::Destination)?;
         for spec in tables::all() {
-            if manifest::latest(&lake, spec.name).await.map_err(Error::Lake)?.is_some() {
+            if snapshot::exists(&lake, spec.name).await.map_err(Error::Lake)? {
                 held.push(spec);
             }
         }

@@ -5,7 +5,8 @@ use serde::Serialize;
 use crate::close::account::KeyNote;
 use crate::config::StatusPlan;
 use crate::error::Error;
-use crate::lake::{Lake, LakeError, layout, manifest, notes};
+use crate::lake::snapshot::Snapshot;
+use crate::lake::{Lake, LakeError, layout, notes};
 use crate::tables;
 
 #[derive(Debug, Serialize)]
@@ -71,8 +72,8 @@ pub async fn run(plan: StatusPlan) -> Result<(), Error> {
 pub async fn read(lake: &Lake) -> Result<Vec<TableStatus>, LakeError> {
     let mut out = Vec::new();
     for spec in tables::all() {
-        let head = manifest::latest(lake, spec.name).await?;
-        out.push(match head {
+        let snapshot = Snapshot::load(lake, spec.name, &spec.lake_meta()).await?;
+        out.push(match snapshot.head().cloned() {
             Some(m) => TableStatus {
                 table: spec.name,
                 bookmark: m.bookmark,

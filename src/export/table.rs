@@ -16,10 +16,11 @@ use crate::config::Mode;
 use crate::convert::Decoder;
 use crate::lake::LakeError;
 use crate::lake::commit::{self, Pending};
-use crate::lake::delta::TableMeta;
 use crate::lake::lease::{Lease, Scope};
-use crate::lake::manifest::{self, Manifest, RunKind, RunStats};
+use crate::lake::manifest::{Manifest, RunKind, RunStats};
 use crate::lake::reader::{self, Version};
+use crate::lake::snapshot::Snapshot;
+use crate::lake::vacuum;
 use crate::lake::writer::RunFiles;
 use crate::report::Counters;
 use crate::tables::{Source, TableSpec};
@@ -58,8 +59,9 @@ async fn export_leased(
     let lake = &context.lake;
     let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source: Box::new(source) };
     bar.set_message("recovering");
-    let meta = TableMeta { schema: crate::convert::arrow_schema(spec), partition_column: spec.partition_column() };
-    let head = commit::recover(lake, spec.name, &meta, spec.key).await.map_err(lake_error)?;
+    let meta = spec.lake_meta();
+    let mut snapshot = commit::recover(lake, spec.name, &meta).await.map_err(lake_error)?;
+    let head = snapshot.head().cloned();
     let now = context.now;
     let (window, kind) = match &context.plan.mode {
         Mode::Export => (plan_window(context, spec, head.as_ref(), now), RunKind::Export),
@@ -80,7 +82,7 @@ async fn export_leased(
         (Mode::Export, None) => HashSet::new(),
         _ => {
             bar.set_message("reading the versions the lake holds");
-            versions_in(lake, spec, window).await.map_err(lake_error)?
+            versions_in(lake, spec, &snapshot, window).await.map_err(lake_error)?
         }
     };
     let run = Arc::new(TableRun {
@@ -128,7 +130,6 @@ async fn export_leased(
         lookback: spec.lookback,
         key: spec.key,
         version: spec.version,
-        base: head,
         removed: Vec::new(),
         stats: RunStats {
             rows,
@@ -138,9 +139,16 @@ async fn export_leased(
         },
         meta,
     };
-    let Some(manifest) = commit::commit(lake, pending, lease).await.map_err(lake_error)? else {
+    let Some(manifest) = commit::commit(lake, pending, &mut snapshot, lease).await.map_err(lake_error)? else {
         return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing new".into() });
     };
+    if snapshot.checkpointed_now() {
+        bar.set_message("vacuuming");
+        // The commit stands whatever the vacuum meets; the next checkpoint's vacuum tries again.
+        if let Err(err) = vacuum::vacuum(lake, &mut snapshot, context.plan.retention, &context.run_id).await {
+            tracing::warn!(table = spec.name, error = %err, "vacuum failed; the next one will try again");
+        }
+    }
     let (files, bytes) = (manifest.files.len() as u64, manifest.files.iter().map(|f| f.bytes).sum());
     tracing::info!(table = spec.name, manifest = manifest.number, rows = manifest.stats.rows, files, bookmark = ?manifest.bookmark, "committed");
     Ok(TableDone { files, bytes, outcome: format!("committed #{}", manifest.number) })
@@ -151,12 +159,13 @@ async fn export_leased(
 async fn versions_in(
     lake: &crate::lake::Lake,
     spec: &TableSpec,
+    snapshot: &Snapshot,
     window: Window,
 ) -> Result<HashSet<Version>, LakeError> {
     let mut held = HashSet::new();
-    for file in manifest::live_files(&manifest::all(lake, spec.name).await?) {
+    for file in snapshot.files() {
         if file.overlaps(window.lower, window.upper) {
-            for (id, key, version) in reader::versions(lake, &file, spec.key, spec.version).await? {
+            for (id, key, version) in reader::versions(lake, file, spec.key, spec.version).await? {
                 if key.is_none_or(|k| window.contains(k)) {
                     held.insert((id, version));
                 }

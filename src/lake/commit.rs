@@ -1,23 +1,24 @@
 //! The commit protocol of a table run, after its lease is held:
 //!
-//! 1. [`recover`]: clear what runs that died left behind: a run that never committed loses its
-//!    staged files and the files it had moved into the table folder (its publishing note names
-//!    them); a run that committed had moved every file before its commit, so only its staging
-//!    folder is left to delete.
+//! 1. [`recover`]: open the table's snapshot (converting a lake of close-lake 0.1 first). What runs
+//!    that died left behind is not touched here: no commit names it, so no Delta reader sees it,
+//!    and only a vacuum deletes it, once the retention has passed by the store's clock.
 //! 2. The run stages its files (see [`super::writer`]).
-//! 3. [`commit`]: drop from the run's files the versions that runs committing meanwhile already
-//!    added, note the final paths, move the staged files there (rename on local disk, copy then
-//!    delete on object stores), check they are all there, and create the next Delta version (the
+//! 3. [`commit`]: read the versions created since the run's snapshot, drop from the run's files the
+//!    versions they already added, note the final paths (the note keeps a vacuum off them), move
+//!    the staged files there (rename on local disk, copy then delete on object stores), check they
+//!    are all there and that the lease is still the run's, and create the next Delta version (the
 //!    commit point; exactly one writer wins it, a loser checks again and takes the next, a bounded
 //!    number of times). A commit therefore never names a file that is not there, and a Delta reader
-//!    never sees a file before its commit.
+//!    never sees a file before its commit. The run that commits a tenth version past the last
+//!    checkpoint writes the next checkpoint.
 //!
 //! An export (or a compaction) holds the table's lease; a backfill holds the lease of its key range.
 //! Several runs of one table can therefore commit side by side; the versions order them, and the
 //! check in step 3 keeps each version of a record once.
 //!
 //! A kill at any step leaves either an uncommitted run (its files are in no commit, invisible to
-//! Delta readers, and the next recovery deletes them) or a committed one.
+//! Delta readers, and a later vacuum deletes them) or a committed one.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -27,51 +28,20 @@ use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 
 use super::delta::TableMeta;
-use super::lease::{self, Lease, Scope};
+use super::lease::{Lease, Scope};
 use super::manifest::{self, FileEntry, Manifest, RunKind, RunStats, TailRow, Totals};
 use super::reader::{self, Version};
+use super::snapshot::Snapshot;
 use super::{Lake, LakeError, layout};
 use crate::time::{self, Micros};
 
 /// How many times a run tries again after another run took the version it meant to create.
 const COMMIT_ATTEMPTS: usize = 32;
 
-/// Brings a table to a clean state (converting a lake of close-lake 0.1 first) and returns its
-/// newest commit.
-pub async fn recover(lake: &Lake, table: &str, meta: &TableMeta, key: &str) -> Result<Option<Manifest>, LakeError> {
-    super::upgrade::from_manifests(lake, table, meta, key).await?;
-    let staging = layout::staging_dir(table);
-    let runs = lake
-        .store()
-        .list_with_delimiter(Some(&staging))
-        .await
-        .map_err(|err| LakeError::store("listing", &staging, err))?;
-    let live = lease::live_runs(lake, table).await?;
-    let orphans: HashSet<String> = runs
-        .common_prefixes
-        .iter()
-        .filter_map(|dir| dir.filename().map(str::to_string))
-        .filter(|run| !live.contains(run))
-        .collect();
-    if !orphans.is_empty() {
-        let commits = manifest::all(lake, table).await?;
-        for run in &orphans {
-            match commits.iter().find(|m| &m.run_id == run) {
-                // A compaction killed after its commit had not deleted its inputs yet.
-                Some(committed) => {
-                    for file in &committed.removed {
-                        delete_if_present(lake, &Path::from(file.path.as_str())).await?;
-                    }
-                }
-                None => {
-                    tracing::info!(table, run, "deleting what a run that never committed left behind");
-                    delete_published(lake, table, run).await?;
-                }
-            }
-            delete_run(lake, table, run).await?;
-        }
-    }
-    manifest::latest(lake, table).await
+/// Opens a table at its newest version, converting a lake of close-lake 0.1 first.
+pub async fn recover(lake: &Lake, table: &str, meta: &TableMeta) -> Result<Snapshot, LakeError> {
+    super::upgrade::from_manifests(lake, table, meta).await?;
+    Snapshot::load(lake, table, meta).await
 }
 
 /// What a run brings to its commit.
@@ -92,8 +62,6 @@ pub struct Pending {
     /// Column names of the key and the version, to read versions back.
     pub key: &'static str,
     pub version: &'static str,
-    /// The commit the run started from.
-    pub base: Option<Manifest>,
     /// Files the run retires (a compaction's inputs).
     pub removed: Vec<FileEntry>,
     pub stats: RunStats,
@@ -101,40 +69,44 @@ pub struct Pending {
     pub meta: TableMeta,
 }
 
-/// Commits a run: drops versions committed meanwhile by other runs, moves the files into the table
-/// folder, creates the next Delta version. Returns `None` when nothing was left to commit.
-pub async fn commit(lake: &Lake, mut pending: Pending, lease: &Lease) -> Result<Option<Manifest>, LakeError> {
-    let mut base = pending.base.take();
+/// Commits a run on top of `snapshot` (the table as the run found it, brought up to date here):
+/// drops versions committed meanwhile by other runs, moves the files into the table folder, creates
+/// the next Delta version. Returns `None` when nothing was left to commit.
+pub async fn commit(
+    lake: &Lake,
+    mut pending: Pending,
+    snapshot: &mut Snapshot,
+    lease: &Lease,
+) -> Result<Option<Manifest>, LakeError> {
     for _ in 0..COMMIT_ATTEMPTS {
-        let after = base.as_ref().map_or(0, |m| m.number);
-        let newer = manifest::since(lake, pending.table, after).await?;
+        let newer = snapshot.update(lake).await?;
         drop_committed_meanwhile(lake, &mut pending, &newer).await?;
-        if let Some(latest) = newer.into_iter().last() {
-            base = Some(latest);
-        }
-        if pending.files.is_empty() {
+        if pending.files.is_empty() && pending.removed.is_empty() {
+            delete_run(lake, pending.table, &pending.run_id).await?;
             return Ok(None);
         }
         if pending.kind == RunKind::Backfill {
-            pending.tail = backfill_tail(lake, &pending, base.as_ref()).await?;
+            pending.tail = backfill_tail(lake, &pending, snapshot.head()).await?;
         }
-        let manifest = build(&pending, base.as_ref());
-        lease.check().await?;
+        let manifest = build(&pending, snapshot.head());
         publish(lake, &pending).await?;
-        crash_point("after-publish");
-        match manifest::create(lake, &manifest, &pending.meta).await {
+        lease.check().await?;
+        let now = lake.store_now().await?;
+        match manifest::create(lake, &manifest, &pending.meta, now).await {
             Ok(()) => {}
             Err(LakeError::CommitRace { .. }) => continue,
             Err(err) => return Err(err),
         }
-        crash_point("after-commit");
-        for file in &manifest.removed {
-            delete_if_present(lake, &Path::from(file.path.as_str())).await?;
+        snapshot.committed(&manifest, now);
+        // The checkpoint only caches the log: the commit stands without it.
+        if let Err(err) = snapshot.checkpoint_if_due(lake).await {
+            tracing::warn!(table = pending.table, error = %err, "could not write a Delta checkpoint; a later run will");
         }
         delete_run(lake, pending.table, &pending.run_id).await?;
         return Ok(Some(manifest));
     }
-    Err(LakeError::CommitRace { table: pending.table.to_string(), number: base.map_or(1, |m| m.number + 1) })
+    let number = snapshot.version().map_or(1, |v| v + 2);
+    Err(LakeError::CommitRace { table: pending.table.to_string(), number })
 }
 
 /// The rows of a backfill that the next export will read again (key at or after the final base's
@@ -156,8 +128,8 @@ async fn backfill_tail(lake: &Lake, pending: &Pending, base: Option<&Manifest>) 
 async fn drop_committed_meanwhile(lake: &Lake, pending: &mut Pending, newer: &[Manifest]) -> Result<(), LakeError> {
     let (lower, upper) = pending.window;
     let mut theirs: HashSet<Version> = HashSet::new();
-    // A compaction rewrites rows the lake already held: it neither adds versions nor is undone.
-    if pending.kind == RunKind::Compact {
+    // A compaction rewrites rows the lake already held, a repair only removes: neither adds versions.
+    if matches!(pending.kind, RunKind::Compact | RunKind::Repair) {
         return Ok(());
     }
     let retired: HashSet<&str> = newer.iter().flat_map(|m| &m.removed).map(|f| f.path.as_str()).collect();
@@ -190,7 +162,7 @@ fn build(pending: &Pending, base: Option<&Manifest>) -> Manifest {
     let previous = base.and_then(|m| m.bookmark_micros);
     let bookmark = match pending.kind {
         RunKind::Export => previous.into_iter().chain(pending.max_key).max(),
-        RunKind::Backfill | RunKind::Compact => previous,
+        RunKind::Backfill | RunKind::Compact | RunKind::Repair => previous,
     };
     let tail = match bookmark {
         Some(bookmark) => {
@@ -239,16 +211,8 @@ fn build(pending: &Pending, base: Option<&Manifest>) -> Manifest {
     }
 }
 
-/// Dies on the spot, as `kill -9` would, when `CLOSE_LAKE_CRASH_AT` names this step. The crash
-/// tests use it to stop a run between the steps of the protocol; nothing else sets it.
-fn crash_point(step: &str) {
-    if std::env::var("CLOSE_LAKE_CRASH_AT").is_ok_and(|at| at == step) {
-        std::process::abort();
-    }
-}
-
-/// Moves a run's staged files to their final paths, after noting those paths (so that the files of
-/// a run that dies before its commit can be found and deleted), and checks every one is there.
+/// Moves a run's staged files to their final paths, after noting those paths (a vacuum leaves the
+/// files of a run with a live lease alone), and checks every one is there.
 /// Idempotent: a file already moved is skipped, so a run that lost a race publishes again safely.
 async fn publish(lake: &Lake, pending: &Pending) -> Result<(), LakeError> {
     let note = layout::publishing_note(pending.table, &pending.run_id);
@@ -263,22 +227,6 @@ async fn publish(lake: &Lake, pending: &Pending) -> Result<(), LakeError> {
         }
         // A commit must never name a file that is not there.
         lake.store().head(&path).await.map_err(|err| LakeError::store("checking published file", &path, err))?;
-    }
-    Ok(())
-}
-
-/// Deletes the files a run that never committed moved into the table folder, as its note names them.
-async fn delete_published(lake: &Lake, table: &str, run_id: &str) -> Result<(), LakeError> {
-    let note = layout::publishing_note(table, run_id);
-    let bytes = match lake.store().get(&note).await {
-        Ok(got) => got.bytes().await.map_err(|err| LakeError::store("reading", &note, err))?,
-        Err(object_store::Error::NotFound { .. }) => return Ok(()),
-        Err(err) => return Err(LakeError::store("reading", &note, err)),
-    };
-    // A note cut short by a crash was written before any file moved: nothing to delete.
-    let paths: Vec<String> = serde_json::from_slice(&bytes).unwrap_or_default();
-    for path in paths {
-        delete_if_present(lake, &Path::from(path)).await?;
     }
     Ok(())
 }
@@ -302,28 +250,24 @@ pub async fn leased<T, E>(
     }
     if let Err(err) = lease.release().await {
         // The run's outcome stands; a lease left behind expires, or is taken over at once by the
-        // next run on this host.
+        // next run in this process space.
         tracing::warn!(table, error = %err, "could not release the lease");
     }
     result
 }
 
-/// Deletes what a failed run staged and published, unless the run reached its commit point (a
-/// commit names it, perhaps after an ambiguous failure): then its files belong to the table. Best
-/// effort: recovery deletes whatever is left.
+/// Deletes what a failed run staged (its own folder: nothing a commit names). Files it may have
+/// moved into the table folder are left to a vacuum: the run cannot always know whether its commit
+/// landed. Best effort.
 async fn discard(lake: &Lake, table: &str, run_id: &str) {
-    match manifest::all(lake, table).await {
-        Ok(manifests) if manifests.iter().all(|m| m.run_id != run_id) => {
-            let _ = delete_published(lake, table, run_id).await;
-            let _ = delete_run(lake, table, run_id).await;
-        }
-        _ => {}
+    if let Err(err) = delete_run(lake, table, run_id).await {
+        tracing::debug!(table, run_id, error = %err, "could not delete what the failed run staged");
     }
 }
 
 /// Deletes a run's staging folder. On local disk this includes the temporary files of writes the
 /// run was killed in (object_store names them `...#n` and never lists them).
-async fn delete_run(lake: &Lake, table: &str, run_id: &str) -> Result<(), LakeError> {
+pub(super) async fn delete_run(lake: &Lake, table: &str, run_id: &str) -> Result<(), LakeError> {
     let dir = Path::from(format!("{}/{run_id}", layout::staging_dir(table)));
     let files: Vec<_> =
         lake.store().list(Some(&dir)).try_collect().await.map_err(|err| LakeError::store("listing", &dir, err))?;

@@ -25,11 +25,31 @@ use crate::time;
 /// The `txn` app id of close-lake's commits.
 pub const APP_ID: &str = "close-lake";
 
-/// What a version-0 commit declares of the table.
+/// What close-lake knows of a table before reading its log: the schema version 0 declares, the
+/// replication key (whose range each file's stats give) and the partition column (its month).
 #[derive(Debug, Clone)]
 pub struct TableMeta {
     pub schema: arrow::datatypes::SchemaRef,
+    pub key: String,
     pub partition_column: String,
+}
+
+/// A file a commit removed, and when by the store's clock: a vacuum deletes it after the retention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tombstone {
+    pub file: FileEntry,
+    pub deleted_at: time::Micros,
+}
+
+/// The actions of a commit or a checkpoint, as close-lake reads them.
+#[derive(Debug, Default)]
+pub struct Actions {
+    pub adds: Vec<FileEntry>,
+    pub removes: Vec<Tombstone>,
+    pub protocol: Option<Value>,
+    pub meta_data: Option<Value>,
+    /// close-lake's state, in the `commitInfo` of each of its commits (never in checkpoints).
+    pub state: Option<Manifest>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,27 +113,17 @@ pub fn version_of(number: u64) -> u64 {
     number - 1
 }
 
-/// The log lines of `manifest`; `meta` is given for the first commit of a table.
-pub fn commit_lines(manifest: &Manifest, meta: Option<&TableMeta>) -> Result<Vec<u8>, serde_json::Error> {
-    let now = time::now() / 1_000;
+/// The log lines of `manifest`; `meta` is given for the first commit of a table. `now` is the
+/// store's clock (tombstones are judged by it).
+pub fn commit_lines(manifest: &Manifest, meta: Option<&TableMeta>, now: time::Micros) -> Result<Vec<u8>, serde_json::Error> {
+    let now = now / time::MICROS_PER_MILLI;
     let data_change = manifest.kind != RunKind::Compact;
     let prefix = format!("{}/", manifest.table);
     let relative = |path: &str| path.strip_prefix(&prefix).unwrap_or(path).to_string();
     let mut lines: Vec<Line> = Vec::new();
     if let Some(meta) = meta {
         lines.push(Line { protocol: Some(json!({"minReaderVersion": 1, "minWriterVersion": 2})), ..Line::default() });
-        lines.push(Line {
-            meta_data: Some(json!({
-                "id": uuid::Uuid::now_v7().to_string(),
-                "name": manifest.table,
-                "format": {"provider": "parquet", "options": {}},
-                "schemaString": schema_string(&meta.schema, &meta.partition_column).to_string(),
-                "partitionColumns": [meta.partition_column],
-                "configuration": {},
-                "createdTime": now,
-            })),
-            ..Line::default()
-        });
+        lines.push(Line { meta_data: Some(meta_data(&manifest.table, meta, now)), ..Line::default() });
     }
     let partition_column =
         meta.map(|m| m.partition_column.clone()).unwrap_or_else(|| manifest.partition_column.clone());
@@ -156,7 +166,11 @@ pub fn commit_lines(manifest: &Manifest, meta: Option<&TableMeta>) -> Result<Vec
     lines.push(Line {
         commit_info: Some(json!({
             "timestamp": now,
-            "operation": if manifest.kind == RunKind::Compact { "OPTIMIZE" } else { "WRITE" },
+            "operation": match manifest.kind {
+                RunKind::Compact => "OPTIMIZE",
+                RunKind::Repair => "DELETE",
+                RunKind::Export | RunKind::Backfill => "WRITE",
+            },
             "operationParameters": {"mode": "Append"},
             "engineInfo": concat!("close-lake/", env!("CARGO_PKG_VERSION")),
             "isBlindAppend": data_change,
@@ -172,30 +186,57 @@ pub fn commit_lines(manifest: &Manifest, meta: Option<&TableMeta>) -> Result<Vec
     Ok(out)
 }
 
-/// The manifest a commit written by close-lake holds; `None` for a commit of another writer.
-pub fn parse_commit(table: &str, body: &[u8]) -> Result<Option<Manifest>, serde_json::Error> {
-    let mut state: Option<Manifest> = None;
-    let (mut adds, mut removes) = (Vec::new(), Vec::new());
-    for raw in body.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)) {
-        let line: Line = serde_json::from_slice(raw)?;
-        if let Some(add) = line.add {
-            adds.push(add);
-        }
-        if let Some(remove) = line.remove {
-            removes.push(remove);
-        }
-        if let Some(info) = line.commit_info.and_then(|mut info| info.get_mut("closeLake").map(Value::take)) {
-            state = Some(serde_json::from_value(info)?);
-        }
+/// The `metaData` action declaring a table (`now` in milliseconds).
+fn meta_data(table: &str, meta: &TableMeta, now: i64) -> Value {
+    json!({
+        "id": uuid::Uuid::now_v7().to_string(),
+        "name": table,
+        "format": {"provider": "parquet", "options": {}},
+        "schemaString": schema_string(&meta.schema, &meta.partition_column).to_string(),
+        "partitionColumns": [meta.partition_column],
+        "configuration": {},
+        "createdTime": now,
+    })
+}
+
+/// The manifest a commit written by close-lake holds, with all its actions; `None` for a commit of
+/// another writer.
+pub fn parse_commit(table: &str, body: &[u8]) -> Result<Option<(Manifest, Actions)>, serde_json::Error> {
+    let lines = parse_lines(body)?;
+    let state = lines.iter().find_map(|line| line.commit_info.as_ref()?.get("closeLake").cloned());
+    let Some(state) = state else { return Ok(None) };
+    let mut manifest: Manifest = serde_json::from_value(state)?;
+    let mut actions = actions(table, &manifest.key, &manifest.partition_column, lines);
+    actions.state = None;
+    manifest.files = actions.adds.clone();
+    manifest.removed = actions.removes.iter().map(|t| t.file.clone()).collect();
+    Ok(Some((manifest, actions)))
+}
+
+/// The actions of a commit or checkpoint body (one JSON action a line). Stats are read for `key`.
+pub fn parse_actions(table: &str, key: &str, partition_column: &str, body: &[u8]) -> Result<Actions, serde_json::Error> {
+    let lines = parse_lines(body)?;
+    let mut actions = actions(table, key, partition_column, lines);
+    if let Some(state) = actions.state.as_mut() {
+        state.files = actions.adds.clone();
+        state.removed = actions.removes.iter().map(|t| t.file.clone()).collect();
     }
-    let Some(mut manifest) = state else { return Ok(None) };
-    let key = manifest.key.clone();
-    let partition_column = manifest.partition_column.clone();
+    Ok(actions)
+}
+
+fn parse_lines(body: &[u8]) -> Result<Vec<Line>, serde_json::Error> {
+    body.split(|b| *b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .map(serde_json::from_slice)
+        .collect()
+}
+
+fn actions(table: &str, key: &str, partition_column: &str, lines: Vec<Line>) -> Actions {
     let entry = |path: &str, partition: Option<&Option<String>>, bytes: u64, stats: Option<&str>| {
         let stats: Option<Stats> = stats.and_then(|s| serde_json::from_str(s).ok());
         // Stats hold milliseconds: the file's range is widened to the whole last millisecond.
         let bound = |values: Option<&BTreeMap<String, Value>>, widen: i64| {
-            let text = values.and_then(|v| v.get(&key)).and_then(Value::as_str)?;
+            let text = values.and_then(|v| v.get(key)).and_then(Value::as_str)?;
             time::parse_timestamp(text).map(|t| time::format_rfc3339(t + widen))
         };
         FileEntry {
@@ -208,18 +249,83 @@ pub fn parse_commit(table: &str, body: &[u8]) -> Result<Option<Manifest>, serde_
             max_key: bound(stats.as_ref().map(|s| &s.max_values), time::MICROS_PER_MILLI - 1),
         }
     };
-    manifest.files = adds
-        .iter()
-        .map(|a| entry(&a.path, a.partition_values.get(&partition_column), a.size, a.stats.as_deref()))
-        .collect();
-    manifest.removed = removes
-        .iter()
-        .map(|r| {
-            let partition = r.partition_values.as_ref().and_then(|p| p.get(&partition_column));
-            entry(&r.path, partition, r.size.unwrap_or(0), None)
-        })
-        .collect();
-    Ok(Some(manifest))
+    let mut out = Actions::default();
+    for line in lines {
+        if let Some(add) = line.add {
+            let partition = add.partition_values.get(partition_column);
+            out.adds.push(entry(&add.path, partition, add.size, add.stats.as_deref()));
+        }
+        if let Some(remove) = line.remove {
+            let partition = remove.partition_values.as_ref().and_then(|p| p.get(partition_column));
+            out.removes.push(Tombstone {
+                file: entry(&remove.path, partition, remove.size.unwrap_or(0), None),
+                deleted_at: remove.deletion_timestamp.unwrap_or(0) * time::MICROS_PER_MILLI,
+            });
+        }
+        out.protocol = line.protocol.or(out.protocol);
+        out.meta_data = line.meta_data.or(out.meta_data);
+        if let Some(state) = line.commit_info.and_then(|mut info| info.get_mut("closeLake").map(Value::take)) {
+            out.state = serde_json::from_value(state).ok();
+        }
+    }
+    out
+}
+
+/// The actions of a checkpoint of the table as `protocol`, `meta_data`, `files` and `tombstones`
+/// leave it, as JSON lines; `txn` is the last close-lake commit number.
+pub fn checkpoint_lines(
+    protocol: &Value,
+    meta_data: &Value,
+    txn: u64,
+    files: &[&FileEntry],
+    tombstones: &[&Tombstone],
+    key: &str,
+    partition_column: &str,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let table = meta_data.get("name").and_then(Value::as_str).unwrap_or_default();
+    let prefix = format!("{table}/");
+    let relative = |path: &str| path.strip_prefix(&prefix).unwrap_or(path).to_string();
+    let partition_values = |file: &FileEntry| {
+        let value = (file.partition != layout::NULL_PARTITION).then(|| file.partition.clone());
+        BTreeMap::from([(partition_column.to_string(), value)])
+    };
+    let mut lines = vec![
+        Line { protocol: Some(protocol.clone()), ..Line::default() },
+        Line { meta_data: Some(meta_data.clone()), ..Line::default() },
+        Line { txn: Some(json!({"appId": APP_ID, "version": txn})), ..Line::default() },
+    ];
+    for file in files {
+        lines.push(Line {
+            add: Some(Add {
+                path: relative(&file.path),
+                partition_values: partition_values(file),
+                size: file.bytes,
+                modification_time: 0,
+                data_change: false,
+                stats: Some(stats(file, key).to_string()),
+            }),
+            ..Line::default()
+        });
+    }
+    for tombstone in tombstones {
+        lines.push(Line {
+            remove: Some(Remove {
+                path: relative(&tombstone.file.path),
+                deletion_timestamp: Some(tombstone.deleted_at / time::MICROS_PER_MILLI),
+                data_change: false,
+                extended_file_metadata: Some(true),
+                partition_values: Some(partition_values(&tombstone.file)),
+                size: Some(tombstone.file.bytes),
+            }),
+            ..Line::default()
+        });
+    }
+    let mut out = Vec::new();
+    for line in &lines {
+        serde_json::to_writer(&mut out, line)?;
+        out.push(b'\n');
+    }
+    Ok(out)
 }
 
 /// `stats` of a file: its row count and its range of the key, truncated to milliseconds as the
@@ -305,8 +411,8 @@ mod tests {
             Field::new("id", DataType::Utf8, true),
             Field::new("date_updated", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
         ]));
-        let meta = TableMeta { schema, partition_column: "date_updated_month".into() };
-        let body = commit_lines(&manifest(), Some(&meta)).unwrap();
+        let meta = TableMeta { schema, key: "date_updated".into(), partition_column: "date_updated_month".into() };
+        let body = commit_lines(&manifest(), Some(&meta), time::now()).unwrap();
         let text = String::from_utf8(body.clone()).unwrap();
         let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines[0]["protocol"]["minWriterVersion"], 2);
@@ -319,7 +425,9 @@ mod tests {
         assert_eq!(lines[4]["txn"]["appId"], APP_ID);
         assert!(lines[5]["commitInfo"]["closeLake"]["files"].as_array().unwrap().is_empty());
 
-        let back = parse_commit("leads", &body).unwrap().unwrap();
+        let (back, actions) = parse_commit("leads", &body).unwrap().unwrap();
+        assert_eq!(actions.removes.len(), 1);
+        assert!(actions.meta_data.is_some() && actions.protocol.is_some());
         let original = manifest();
         assert_eq!(back.files[0].path, original.files[0].path);
         assert_eq!((back.files[0].rows, back.files[0].bytes), (3, 1_000));

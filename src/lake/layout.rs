@@ -2,15 +2,18 @@
 //!
 //! ```text
 //! <table>/_delta_log/<version>.json                     one per committed run: the commit point
+//! <table>/_delta_log/<version>.checkpoint.parquet       the table's state every 10 versions
+//! <table>/_delta_log/_last_checkpoint                   which checkpoint is the newest
 //! <table>/<key>_month=YYYY-MM/<run>-<seq>.parquet      data files, Hive partitions
 //! _close_lake/staging/<table>/<run>/<seq>.parquet       files of a run being written
 //! _close_lake/leases/<table>.json                       who is exporting the table now
 //! _close_lake/leases/<table>/backfill-<from>_<to>.json  who is backfilling a range of it
 //! _close_lake/account.json                              the key's role, as the last export saw it
+//! _close_lake/clock/<uuid>                              a probe of the store's clock, deleted at once
 //! ```
 //! A table folder holds the Delta log and Parquet files; a run's files move there just before its
 //! commit, so a run that dies or fails in between, or loses its race for good, leaves files no
-//! commit names (the run deletes them if it can, else the next run of the table does).
+//! commit names. Delta readers never see them; a vacuum deletes them once the retention has passed.
 
 use object_store::path::Path;
 
@@ -48,6 +51,15 @@ pub fn delta_log_dir(table: &str) -> Path {
 /// One version of a table's Delta log (20 digits, so listing order is version order).
 pub fn delta_commit(table: &str, version: u64) -> Path {
     Path::from(format!("{table}/_delta_log/{version:020}.json"))
+}
+
+/// The checkpoint of a version.
+pub fn delta_checkpoint(table: &str, version: u64) -> Path {
+    Path::from(format!("{table}/_delta_log/{version:020}.checkpoint.parquet"))
+}
+
+pub fn delta_last_checkpoint(table: &str) -> Path {
+    Path::from(format!("{table}/_delta_log/_last_checkpoint"))
 }
 
 /// The version of a Delta commit path, if it is one.

@@ -8,11 +8,10 @@
 
 use std::collections::HashSet;
 
-use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 
-use super::delta::{self, TableMeta};
+use super::delta::{self, Actions, TableMeta};
 use super::{Lake, LakeError, layout};
 use crate::time::Micros;
 
@@ -29,6 +28,8 @@ pub enum RunKind {
     Backfill,
     /// A rewrite of small files into larger ones: the same rows, in fewer files.
     Compact,
+    /// The removal of files a commit names but someone deleted by hand.
+    Repair,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -109,19 +110,8 @@ impl Manifest {
     }
 }
 
-/// Numbers of the table's commits, ascending (Delta version + 1).
-pub async fn numbers(lake: &Lake, table: &str) -> Result<Vec<u64>, LakeError> {
-    let dir = layout::delta_log_dir(table);
-    let metas: Vec<_> =
-        lake.store().list(Some(&dir)).try_collect().await.map_err(|err| LakeError::store("listing", &dir, err))?;
-    let mut numbers: Vec<u64> =
-        metas.iter().filter_map(|meta| layout::delta_version(&meta.location)).map(|v| v + 1).collect();
-    numbers.sort_unstable();
-    Ok(numbers)
-}
-
-/// The commit of a number, as close-lake wrote it into the Delta log.
-pub async fn read(lake: &Lake, table: &str, number: u64) -> Result<Manifest, LakeError> {
+/// The commit of a number, as close-lake wrote it into the Delta log, with all its actions.
+pub async fn read_commit(lake: &Lake, table: &str, number: u64) -> Result<(Manifest, Actions), LakeError> {
     let path = layout::delta_commit(table, delta::version_of(number));
     let bytes = lake
         .store()
@@ -133,56 +123,27 @@ pub async fn read(lake: &Lake, table: &str, number: u64) -> Result<Manifest, Lak
         .map_err(|err| LakeError::store("reading", &path, err))?;
     let table = table.to_string();
     let parsed = cpu(|| delta::parse_commit(&table, &bytes)).map_err(|err| corrupt(&path, "Delta commit", err))?;
-    let mut manifest = parsed.ok_or_else(|| LakeError::Corrupt {
+    let (mut manifest, actions) = parsed.ok_or_else(|| LakeError::Corrupt {
         path: path.to_string(),
         what: "Delta commit",
         message: "it carries no close-lake state: another writer committed to this table".into(),
     })?;
     manifest.number = number;
-    Ok(manifest)
+    Ok((manifest, actions))
 }
 
-/// The newest commit of a table, if it has one.
-pub async fn latest(lake: &Lake, table: &str) -> Result<Option<Manifest>, LakeError> {
-    match numbers(lake, table).await?.last() {
-        Some(&number) => since(lake, table, number - 1).await.map(|mut found| found.pop()),
-        None => Ok(None),
-    }
-}
-
-/// The commits after number `after`, in order (probing forward: no listing).
-pub async fn since(lake: &Lake, table: &str, after: u64) -> Result<Vec<Manifest>, LakeError> {
-    let mut out = Vec::new();
-    loop {
-        match read(lake, table, after + 1 + out.len() as u64).await {
-            Ok(next) => out.push(next),
-            Err(LakeError::Store { source: object_store::Error::NotFound { .. }, .. }) => return Ok(out),
-            Err(err) => return Err(err),
-        }
-    }
-}
-
-/// The data files of a table as its commits say: every file added, less those removed.
-pub fn live_files(manifests: &[Manifest]) -> Vec<FileEntry> {
-    let removed: HashSet<&str> = manifests.iter().flat_map(|m| &m.removed).map(|f| f.path.as_str()).collect();
-    manifests.iter().flat_map(|m| &m.files).filter(|f| !removed.contains(f.path.as_str())).cloned().collect()
-}
-
-/// Every commit of a table, in order.
-pub async fn all(lake: &Lake, table: &str) -> Result<Vec<Manifest>, LakeError> {
-    let mut out = Vec::new();
-    for number in numbers(lake, table).await? {
-        out.push(read(lake, table, number).await?);
-    }
-    Ok(out)
+/// The commit of a number.
+pub async fn read(lake: &Lake, table: &str, number: u64) -> Result<Manifest, LakeError> {
+    Ok(read_commit(lake, table, number).await?.0)
 }
 
 /// Creates the commit's Delta version: the commit point. Fails if another run took the version.
-/// The first commit of a table also declares it (`meta`).
-pub async fn create(lake: &Lake, manifest: &Manifest, meta: &TableMeta) -> Result<(), LakeError> {
+/// The first commit of a table also declares it (`meta`); `now` is the store's clock.
+pub async fn create(lake: &Lake, manifest: &Manifest, meta: &TableMeta, now: Micros) -> Result<(), LakeError> {
     let path = layout::delta_commit(&manifest.table, delta::version_of(manifest.number));
     let declare = (manifest.number == 1).then_some(meta);
-    let body = cpu(|| delta::commit_lines(manifest, declare)).map_err(|err| corrupt(&path, "Delta commit", err))?;
+    let body =
+        cpu(|| delta::commit_lines(manifest, declare, now)).map_err(|err| corrupt(&path, "Delta commit", err))?;
     let options = PutOptions { mode: PutMode::Create, ..Default::default() };
     let outcome = lake.store().put_opts(&path, PutPayload::from(body), options).await;
     match outcome {
@@ -198,7 +159,7 @@ pub async fn create(lake: &Lake, manifest: &Manifest, meta: &TableMeta) -> Resul
 }
 
 /// Runs JSON work of unbounded size (manifest tails) without stalling the async runtime's other tasks.
-fn cpu<T>(work: impl FnOnce() -> T) -> T {
+pub(super) fn cpu<T>(work: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current().map(|handle| handle.runtime_flavor()) {
         Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),

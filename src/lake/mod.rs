@@ -1,15 +1,21 @@
 //! The lake: everything about the destination, and nothing about Close.
 //!
 //! - [`store`] parses the destination URL and opens an `object_store` for it.
+//! - [`clock`] reads the store's clock, which judges every lease and retention period.
 //! - [`layout`] names every object: data files, the Delta log, staging, leases.
 //! - [`writer`] encodes record batches into Parquet files under the staging prefix.
-//! - [`manifest`] reads and creates commits; [`delta`] writes them as Delta Lake log versions.
+//! - [`manifest`] reads and creates commits; [`delta`] writes them as Delta Lake log versions;
+//!   [`checkpoint`] writes the table's state every few versions; [`snapshot`] opens a table from
+//!   its newest checkpoint and the commits after it.
 //! - [`reader`] reads committed and staged files back (versions, and rewrites without some).
 //! - [`lease`] keeps two runs from exporting one table at once.
-//! - [`commit`] is the protocol: recover, publish the run's files, create the next Delta version.
+//! - [`commit`] is the protocol: open the table, publish the run's files, create the next version.
+//! - [`vacuum`] deletes removed and unnamed files after the retention; `repair` mends a damaged lake.
 //! - [`notes`] keeps small facts beside the tables for `status` (the key's role).
 //! - [`upgrade`] turns a lake of close-lake 0.1 (its own manifests) into Delta tables in place.
 
+pub mod checkpoint;
+mod clock;
 pub mod commit;
 pub mod delta;
 pub mod layout;
@@ -17,13 +23,16 @@ pub mod lease;
 pub mod manifest;
 pub mod notes;
 pub mod reader;
+pub mod snapshot;
 pub mod store;
 pub mod upgrade;
+pub mod vacuum;
 pub mod writer;
 
 use std::sync::Arc;
 
 use object_store::ObjectStore;
+use tokio::sync::OnceCell;
 use object_store::path::Path;
 
 pub use store::Destination;
@@ -63,12 +72,14 @@ impl LakeError {
 pub struct Lake {
     store: Arc<dyn ObjectStore>,
     dest: Destination,
+    /// How far the store's clock is ahead of this machine's, measured once per process.
+    clock_offset: Arc<OnceCell<crate::time::Micros>>,
 }
 
 impl Lake {
     /// A lake on a store opened elsewhere (for embedding, or a store configured in code).
     pub fn new(store: Arc<dyn ObjectStore>, dest: Destination) -> Lake {
-        Lake { store, dest }
+        Lake { store, dest, clock_offset: Arc::default() }
     }
 
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
@@ -77,5 +88,11 @@ impl Lake {
 
     pub fn dest(&self) -> &Destination {
         &self.dest
+    }
+
+    /// Now, by the store's clock (see [`clock`]).
+    pub async fn store_now(&self) -> Result<crate::time::Micros, LakeError> {
+        let offset = self.clock_offset.get_or_try_init(|| clock::measure_offset(self)).await?;
+        Ok(crate::time::now() + offset)
     }
 }

@@ -104,7 +104,7 @@ impl Destination {
                 with_prefix(Arc::new(gcs), prefix)
             }
         };
-        Ok(Lake { store, dest: self.clone() })
+        Ok(Lake::new(store, self.clone()))
     }
 }
 

@@ -18,7 +18,7 @@ use super::manifest::{self, Manifest, RunKind};
 use super::{Lake, LakeError, layout};
 
 /// Converts `table` if it still has old manifests and no Delta log. Returns whether it did.
-pub async fn from_manifests(lake: &Lake, table: &str, meta: &TableMeta, key: &str) -> Result<bool, LakeError> {
+pub async fn from_manifests(lake: &Lake, table: &str, meta: &TableMeta) -> Result<bool, LakeError> {
     let dir = Path::from(format!("{}/manifests/{table}", layout::META));
     let mut old: Vec<Path> = lake
         .store()
@@ -30,7 +30,7 @@ pub async fn from_manifests(lake: &Lake, table: &str, meta: &TableMeta, key: &st
     if old.is_empty() {
         return Ok(false);
     }
-    if !manifest::numbers(lake, table).await?.is_empty() {
+    if super::snapshot::exists(lake, table).await? {
         // Converted already; the old manifests outlived a crash right after the conversion.
         delete_all(lake, &old, table).await?;
         return Ok(false);
@@ -64,18 +64,18 @@ pub async fn from_manifests(lake: &Lake, table: &str, meta: &TableMeta, key: &st
     for file in manifests.iter().flat_map(|m| &m.removed) {
         delete_if_present(lake, &Path::from(file.path.as_str())).await?;
     }
-    let live = manifest::live_files(&manifests);
+    let live: Vec<_> = manifests.iter().flat_map(|m| &m.files).filter(|f| !retired.contains(&f.path)).cloned().collect();
     let Some(newest) = manifests.pop() else { return Ok(false) };
     let state = Manifest {
         number: 1,
         kind: RunKind::Export,
         files: live,
         removed: Vec::new(),
-        key: key.to_string(),
+        key: meta.key.clone(),
         partition_column: meta.partition_column.clone(),
         ..newest
     };
-    match manifest::create(lake, &state, meta).await {
+    match manifest::create(lake, &state, meta, lake.store_now().await?).await {
         Ok(()) | Err(LakeError::CommitRace { .. }) => {}
         Err(err) => return Err(err),
     }

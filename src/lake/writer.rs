@@ -189,8 +189,9 @@ impl StagedWriter {
             .map_err(|err| LakeError::Task(err.to_string()))?
             .map_err(|source| LakeError::Parquet { path, source })?;
         upload(&mut open, tail).await?;
+        // A failed shutdown cannot be aborted (object_store's writer panics on it): a multipart
+        // upload left open is the store's to expire (docs/destinations.md, lifecycle rules).
         if let Err(err) = open.upload.shutdown().await {
-            let _ = open.upload.abort().await;
             return Err(LakeError::Store {
                 op: "uploading",
                 path: open.staged.to_string(),

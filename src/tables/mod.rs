@@ -104,6 +104,15 @@ impl TableSpec {
         format!("{}_month", self.key)
     }
 
+    /// What the lake needs to know of the table: its Arrow schema, key and partition column.
+    pub fn lake_meta(&self) -> crate::lake::delta::TableMeta {
+        crate::lake::delta::TableMeta {
+            schema: crate::convert::arrow_schema(self),
+            key: self.key.to_string(),
+            partition_column: self.partition_column(),
+        }
+    }
+
     /// The field pages advance by: the replication key unless the source sorts by another.
     pub fn order_key(&self) -> &'static str {
         match self.source {

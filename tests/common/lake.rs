@@ -107,7 +107,7 @@ impl TestLake {
         match self.backend {
             Backend::Local => {
                 let path = self.path.as_ref()?;
-                let local = LocalFileSystem::new_with_prefix(path).ok()?;
+                let local = LocalFileSystem::new_with_prefix(path).ok()?.with_automatic_cleanup(true);
                 Some(Arc::new(local))
             }
             Backend::S3 => {
@@ -135,24 +135,46 @@ impl TestLake {
         }
     }
 
+    /// Copies every object of `other` into this lake (a fresh one): a lake state to start from again.
+    pub async fn copy_from(&self, other: &TestLake) {
+        if let Some(path) = &self.path {
+            std::fs::create_dir_all(path).unwrap();
+        }
+        let (from, to) = (other.store().expect("a lake to copy"), self.store().expect("a lake to fill"));
+        for path in other.objects("").await {
+            let bytes = from.get(&path).await.expect("get").bytes().await.expect("bytes");
+            to.put(&path, bytes.into()).await.expect("put");
+        }
+    }
+
     /// Every object under `prefix`, sorted.
     pub async fn objects(&self, prefix: &str) -> Vec<Path> {
         let Some(store) = self.store() else { return Vec::new() };
         let prefix = Path::from(prefix);
-        let metas: Vec<_> = store.list(Some(&prefix)).try_collect().await.unwrap_or_default();
+        let prefix = (!prefix.as_ref().is_empty()).then_some(prefix);
+        let metas: Vec<_> = store.list(prefix.as_ref()).try_collect().await.unwrap_or_default();
         let mut paths: Vec<Path> = metas.into_iter().map(|m| m.location).collect();
         paths.sort();
         paths
     }
 
+    /// The Parquet data files in a table folder, committed or not (what a glob reader sees).
     pub async fn parquet_files(&self, table: &str) -> Vec<Path> {
-        self.objects(table).await.into_iter().filter(|p| p.extension() == Some("parquet")).collect()
+        let log = format!("{table}/_delta_log/");
+        self.objects(table)
+            .await
+            .into_iter()
+            .filter(|p| p.extension() == Some("parquet") && !p.as_ref().starts_with(&log))
+            .collect()
     }
 
+    /// The rows of the files the table's Delta log holds now, read with Rust's Parquet reader.
     pub async fn read_batches(&self, table: &str) -> Vec<RecordBatch> {
         let Some(store) = self.store() else { return Vec::new() };
         let mut batches = Vec::new();
-        for path in self.parquet_files(table).await {
+        let prefix = format!("{table}/");
+        for path in self.committed_files().await.into_iter().filter(|p| p.starts_with(&prefix)) {
+            let path = Path::from(path.as_str());
             let bytes = store.get(&path).await.expect("get").bytes().await.expect("bytes");
             let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).expect("parquet").build().expect("reader");
             batches.extend(reader.map(|b| b.expect("batch")));
@@ -188,11 +210,12 @@ impl TestLake {
         assert!(missing.is_empty() && extra.is_empty(), "{table}: missing {missing:?}, unexpected {extra:?}");
     }
 
-    /// Every Delta commit of every table, in order.
+    /// Every Delta commit of every table, in order (checkpoints are not commits).
     pub async fn commits(&self) -> Vec<Path> {
         let mut out = Vec::new();
         for table in TABLES {
-            out.extend(self.objects(&format!("{table}/_delta_log")).await);
+            let log = self.objects(&format!("{table}/_delta_log")).await;
+            out.extend(log.into_iter().filter(|p| p.extension() == Some("json")));
         }
         out
     }
@@ -207,7 +230,7 @@ impl TestLake {
     }
 
     /// The data files the tables' Delta logs hold now.
-    async fn committed_files(&self) -> BTreeSet<String> {
+    pub async fn committed_files(&self) -> BTreeSet<String> {
         let Some(store) = self.store() else { return BTreeSet::new() };
         let mut committed = BTreeSet::new();
         for commit in self.commits().await {
@@ -227,7 +250,8 @@ impl TestLake {
     }
 
     /// Nothing but the Delta log and committed Parquet inside table folders: every data file is added
-    /// by a commit, and on local disk no other file (a temporary one of a killed write) sits there.
+    /// by a commit, and on local disk no other file (a temporary one of a killed write) sits there;
+    /// nothing staged. After a crash or a compaction this holds once a vacuum has run.
     pub async fn assert_clean(&self) {
         if let Some(path) = &self.path {
             for table in TABLES {
@@ -247,6 +271,8 @@ impl TestLake {
                 assert!(committed.contains(object.as_ref()), "{object} is in a table folder but in no commit");
             }
         }
+        let staged = self.objects("_close_lake/staging").await;
+        assert!(staged.is_empty(), "staged files left: {staged:?}");
     }
 
     /// SQL DuckDB runs before reading this lake.

@@ -2,12 +2,16 @@
 //! binary run as users run it, and readers of the lake it writes (Rust's parquet and DuckDB).
 #![allow(dead_code)]
 
+pub mod faulty;
 pub mod lake;
 pub mod services;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::Arc;
+
+use clap::Parser;
 
 use close_sim::{Dataset, GenSpec, SimConfig, SimHandle};
 use serde_json::Value;
@@ -93,6 +97,40 @@ impl Harness {
             command.env(k, v);
         }
         command
+    }
+
+    /// Runs a command line in this process on `lake`, through `store` (the lake's store, or one
+    /// wrapping it), with the simulator's URL and key and a zero lag.
+    pub async fn in_process(
+        &self,
+        lake: &TestLake,
+        store: Arc<dyn object_store::ObjectStore>,
+        args: &[&str],
+    ) -> Result<(), close_lake::Error> {
+        use close_lake::{cli, config};
+        let mut argv = vec!["close-lake"];
+        argv.extend_from_slice(args);
+        argv.extend_from_slice(&["--dest", lake.dest.as_str()]);
+        let command = cli::Cli::try_parse_from(argv).expect("a valid command line").command;
+        let env = config::Env {
+            api_key: Some(API_KEY.into()),
+            api_url: Some(self.sim.base_url()),
+            lag: Some("0s".into()),
+            ..config::Env::default()
+        };
+        let dest = close_lake::lake::Destination::parse(&lake.dest).expect("a destination");
+        let on = close_lake::lake::Lake::new(store, dest);
+        match command {
+            cli::Command::Export(args) => close_lake::export::run_on(config::ExportPlan::from_args(&args, &env)?, on).await,
+            cli::Command::Backfill(args) => {
+                close_lake::export::run_on(config::ExportPlan::from_backfill_args(&args, &env)?, on).await
+            }
+            cli::Command::Compact(args) => close_lake::compact::run_on(config::CompactPlan::from_args(&args, &env)?, on).await,
+            cli::Command::Vacuum(args) => {
+                close_lake::vacuum::run_on(config::MaintainPlan::from_vacuum_args(&args, &env)?, on).await
+            }
+            other => panic!("not run in process: {other:?}"),
+        }
     }
 
     /// Every `(id, version)` the simulator shows now, per table.

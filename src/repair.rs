@@ -1,0 +1,87 @@
+//! `close-lake repair`: mends a table whose commits name files that are gone (deleted by hand, or
+//! lost by the store). It commits the removal of every missing file, so every Delta reader works
+//! again, and prints the backfill that reads their rows from Close again. A table with nothing
+//! missing is left as it is.
+
+use crate::config::MaintainPlan;
+use crate::error::Error;
+use crate::lake::commit::{self, Pending};
+use crate::lake::lease::Scope;
+use crate::lake::manifest::{FileEntry, RunKind, RunStats};
+use crate::lake::{Lake, LakeError, vacuum};
+use crate::tables::TableSpec;
+use crate::time;
+
+pub async fn run(plan: MaintainPlan) -> Result<(), Error> {
+    let lake = plan.dest.open().map_err(Error::Destination)?;
+    let run_id = crate::export::new_run_id();
+    let mut failed = 0;
+    for spec in &plan.tables {
+        match repair_table(&lake, spec, &plan, &run_id).await {
+            Ok(missing) if missing.is_empty() => println!("{:<14} every committed file is there", spec.name),
+            Ok(missing) => {
+                let rows: u64 = missing.iter().map(|f| f.rows).sum();
+                let keys = |f: &FileEntry, max: bool| {
+                    let value = if max { f.max_key.as_deref() } else { f.min_key.as_deref() };
+                    value.and_then(time::parse_timestamp)
+                };
+                let from = missing.iter().filter_map(|f| keys(f, false)).min();
+                let to = missing.iter().filter_map(|f| keys(f, true)).max();
+                println!("{:<14} {} missing files ({rows} rows) removed from the table", spec.name, missing.len());
+                if let (Some(from), Some(to)) = (from, to) {
+                    let day = |micros| time::to_datetime(micros).format("%Y-%m-%d").to_string();
+                    println!(
+                        "{:<14} read them again with: close-lake backfill --tables {} --from {} --to {}",
+                        spec.name,
+                        spec.name,
+                        day(from),
+                        day(to + time::MICROS_PER_DAY)
+                    );
+                }
+            }
+            Err(err) => {
+                failed += 1;
+                eprintln!("close-lake: {}: {}", spec.name, crate::report::one_line(&err.to_string()));
+            }
+        }
+    }
+    if failed > 0 { Err(Error::TablesFailed { failed, total: plan.tables.len() }) } else { Ok(()) }
+}
+
+/// The missing files of a table, after committing their removal.
+async fn repair_table(
+    lake: &Lake,
+    spec: &'static TableSpec,
+    plan: &MaintainPlan,
+    run_id: &str,
+) -> Result<Vec<FileEntry>, LakeError> {
+    commit::leased(lake, spec.name, &Scope::Table, run_id, plan.lease_ttl, |err| err, async |lease| {
+        let meta = spec.lake_meta();
+        let mut snapshot = commit::recover(lake, spec.name, &meta).await?;
+        let missing = vacuum::missing_files(lake, &snapshot).await?;
+        if missing.is_empty() {
+            return Ok(missing);
+        }
+        tracing::warn!(table = spec.name, files = missing.len(), "committed files are missing; removing them from the table");
+        let now = time::now();
+        let pending = Pending {
+            table: spec.name,
+            kind: RunKind::Repair,
+            run_id: run_id.to_string(),
+            started_at: now,
+            window: (now, now),
+            files: Vec::new(),
+            tail: Vec::new(),
+            max_key: None,
+            lookback: spec.lookback,
+            key: spec.key,
+            version: spec.version,
+            removed: missing.clone(),
+            stats: RunStats::default(),
+            meta,
+        };
+        commit::commit(lake, pending, &mut snapshot, lease).await?;
+        Ok(missing)
+    })
+    .await
+}
