@@ -92,12 +92,16 @@ pub async fn commit(
         publish(lake, &pending).await?;
         lease.check().await?;
         let now = lake.store_now().await?;
-        match manifest::create(lake, &manifest, &pending.meta, now).await {
+        let grown = snapshot.grown_meta_data(&pending.meta);
+        match manifest::create(lake, &manifest, &pending.meta, grown.as_ref(), now).await {
             Ok(()) => {}
             Err(LakeError::CommitRace { .. }) => continue,
             Err(err) => return Err(err),
         }
-        snapshot.committed(&manifest, now);
+        if grown.is_some() {
+            tracing::info!(table = pending.table, "the table's schema gained columns");
+        }
+        snapshot.committed(&manifest, grown, now);
         // The checkpoint only caches the log: the commit stands without it.
         if let Err(err) = snapshot.checkpoint_if_due(lake).await {
             tracing::warn!(table = pending.table, error = %err, "could not write a Delta checkpoint; a later run will");

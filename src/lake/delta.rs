@@ -113,9 +113,14 @@ pub fn version_of(number: u64) -> u64 {
     number - 1
 }
 
-/// The log lines of `manifest`; `meta` is given for the first commit of a table. `now` is the
-/// store's clock (tombstones are judged by it).
-pub fn commit_lines(manifest: &Manifest, meta: Option<&TableMeta>, now: time::Micros) -> Result<Vec<u8>, serde_json::Error> {
+/// The log lines of `manifest`; `meta` is given for the first commit of a table, `grown` for a
+/// commit that widens the table's schema. `now` is the store's clock (tombstones are judged by it).
+pub fn commit_lines(
+    manifest: &Manifest,
+    meta: Option<&TableMeta>,
+    grown: Option<&Value>,
+    now: time::Micros,
+) -> Result<Vec<u8>, serde_json::Error> {
     let now = now / time::MICROS_PER_MILLI;
     let data_change = manifest.kind != RunKind::Compact;
     let prefix = format!("{}/", manifest.table);
@@ -124,6 +129,9 @@ pub fn commit_lines(manifest: &Manifest, meta: Option<&TableMeta>, now: time::Mi
     if let Some(meta) = meta {
         lines.push(Line { protocol: Some(json!({"minReaderVersion": 1, "minWriterVersion": 2})), ..Line::default() });
         lines.push(Line { meta_data: Some(meta_data(&manifest.table, meta, now)), ..Line::default() });
+    }
+    if let Some(grown) = grown {
+        lines.push(Line { meta_data: Some(grown.clone()), ..Line::default() });
     }
     let partition_column =
         meta.map(|m| m.partition_column.clone()).unwrap_or_else(|| manifest.partition_column.clone());
@@ -197,6 +205,28 @@ fn meta_data(table: &str, meta: &TableMeta, now: i64) -> Value {
         "configuration": {},
         "createdTime": now,
     })
+}
+
+/// The table's `metaData` widened by the columns of `meta` it lacks (a release of close-lake that
+/// adds columns), or `None` when it has them all. Columns are only ever added: files written
+/// before hold nulls for them, as Delta readers read a missing column.
+pub fn grown_meta_data(current: &Value, meta: &TableMeta) -> Option<Value> {
+    let fields = |schema: &Value| -> Vec<Value> { schema["fields"].as_array().cloned().unwrap_or_default() };
+    let declared: Value = serde_json::from_str(current.get("schemaString")?.as_str()?).ok()?;
+    let mut have = fields(&declared);
+    let names: std::collections::HashSet<String> =
+        have.iter().filter_map(|f| f["name"].as_str().map(str::to_string)).collect();
+    let missing: Vec<Value> = fields(&schema_string(&meta.schema, &meta.partition_column))
+        .into_iter()
+        .filter(|f| f["name"].as_str().is_some_and(|name| !names.contains(name)))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    have.extend(missing);
+    let mut grown = current.clone();
+    grown["schemaString"] = Value::String(json!({"type": "struct", "fields": have}).to_string());
+    Some(grown)
 }
 
 /// The manifest a commit written by close-lake holds, with all its actions; `None` for a commit of
@@ -412,7 +442,7 @@ mod tests {
             Field::new("date_updated", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
         ]));
         let meta = TableMeta { schema, key: "date_updated".into(), partition_column: "date_updated_month".into() };
-        let body = commit_lines(&manifest(), Some(&meta), time::now()).unwrap();
+        let body = commit_lines(&manifest(), Some(&meta), None, time::now()).unwrap();
         let text = String::from_utf8(body.clone()).unwrap();
         let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines[0]["protocol"]["minWriterVersion"], 2);
@@ -438,6 +468,24 @@ mod tests {
         assert_eq!(back.files[0].min_key, original.files[0].min_key);
         assert_eq!(back.removed[0].path, original.removed[0].path);
         assert_eq!((back.bookmark, back.tail, back.number), (original.bookmark, original.tail, 1));
+    }
+
+    #[test]
+    fn a_schema_grows_by_the_columns_it_lacks_only() {
+        let field = |name: &str| Field::new(name, DataType::Utf8, true);
+        let old = TableMeta {
+            schema: Arc::new(Schema::new(vec![field("id")])),
+            key: "date_updated".into(),
+            partition_column: "date_updated_month".into(),
+        };
+        let current = meta_data("leads", &old, 1);
+        assert!(grown_meta_data(&current, &old).is_none());
+        let new = TableMeta { schema: Arc::new(Schema::new(vec![field("id"), field("status")])), ..old };
+        let grown = grown_meta_data(&current, &new).unwrap();
+        assert_eq!(grown["id"], current["id"], "the same table");
+        let schema: Value = serde_json::from_str(grown["schemaString"].as_str().unwrap()).unwrap();
+        let names: Vec<&str> = schema["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["id", "date_updated_month", "status"]);
     }
 
     #[test]

@@ -138,12 +138,19 @@ pub async fn read(lake: &Lake, table: &str, number: u64) -> Result<Manifest, Lak
 }
 
 /// Creates the commit's Delta version: the commit point. Fails if another run took the version.
-/// The first commit of a table also declares it (`meta`); `now` is the store's clock.
-pub async fn create(lake: &Lake, manifest: &Manifest, meta: &TableMeta, now: Micros) -> Result<(), LakeError> {
+/// The first commit of a table also declares it (`meta`), a later one may widen its schema
+/// (`grown`); `now` is the store's clock.
+pub async fn create(
+    lake: &Lake,
+    manifest: &Manifest,
+    meta: &TableMeta,
+    grown: Option<&serde_json::Value>,
+    now: Micros,
+) -> Result<(), LakeError> {
     let path = layout::delta_commit(&manifest.table, delta::version_of(manifest.number));
     let declare = (manifest.number == 1).then_some(meta);
-    let body =
-        cpu(|| delta::commit_lines(manifest, declare, now)).map_err(|err| corrupt(&path, "Delta commit", err))?;
+    let body = cpu(|| delta::commit_lines(manifest, declare, grown, now))
+        .map_err(|err| corrupt(&path, "Delta commit", err))?;
     let options = PutOptions { mode: PutMode::Create, ..Default::default() };
     let outcome = lake.store().put_opts(&path, PutPayload::from(body), options).await;
     match outcome {

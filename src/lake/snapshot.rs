@@ -105,10 +105,11 @@ impl Snapshot {
         }
     }
 
-    /// Applies a commit this run created (`now`: the store's clock it wrote for its tombstones).
-    pub fn committed(&mut self, commit: &Manifest, now: Micros) {
+    /// Applies a commit this run created, with the schema it widened to if it did (`now`: the
+    /// store's clock it wrote for its tombstones).
+    pub fn committed(&mut self, commit: &Manifest, grown: Option<Value>, now: Micros) {
         let removes = commit.removed.iter().map(|file| Tombstone { file: file.clone(), deleted_at: now }).collect();
-        let actions = Actions { adds: commit.files.clone(), removes, ..Actions::default() };
+        let actions = Actions { adds: commit.files.clone(), removes, meta_data: grown, ..Actions::default() };
         self.apply(commit.number - 1, actions, Some(commit.clone()));
     }
 
@@ -127,6 +128,11 @@ impl Snapshot {
         if head.is_some() {
             self.head = head;
         }
+    }
+
+    /// The `metaData` a commit must carry to widen the table's schema to `meta`'s, if any.
+    pub fn grown_meta_data(&self, meta: &TableMeta) -> Option<Value> {
+        delta::grown_meta_data(self.meta_data.as_ref()?, meta)
     }
 
     fn parse(&self, path: &object_store::path::Path, lines: &[u8]) -> Result<Actions, LakeError> {
@@ -172,7 +178,7 @@ impl Snapshot {
     /// the last one. A checkpoint is a cache of the log: a crash before or during it loses nothing.
     pub async fn checkpoint_if_due(&mut self, lake: &Lake) -> Result<bool, LakeError> {
         let Some(version) = self.version else { return Ok(false) };
-        let due = self.checkpointed.map_or(version + 1 >= checkpoint::INTERVAL, |at| version >= at + checkpoint::INTERVAL);
+        let due = version >= self.checkpointed.unwrap_or(0) + checkpoint::INTERVAL;
         if !due {
             return Ok(false);
         }

@@ -75,7 +75,7 @@ pub async fn from_manifests(lake: &Lake, table: &str, meta: &TableMeta) -> Resul
         partition_column: meta.partition_column.clone(),
         ..newest
     };
-    match manifest::create(lake, &state, meta, lake.store_now().await?).await {
+    match manifest::create(lake, &state, meta, None, lake.store_now().await?).await {
         Ok(()) | Err(LakeError::CommitRace { .. }) => {}
         Err(err) => return Err(err),
     }

@@ -229,11 +229,44 @@ impl TestLake {
         }
     }
 
+    /// Every `(id, date_updated)` row of the files a table's log holds at `version`, sorted.
+    pub async fn rows_at(&self, table: &str, version: u64) -> Vec<(String, i64)> {
+        let last = format!("{table}/_delta_log/{version:020}.json");
+        let files = self.committed_files_until(Some(&last)).await;
+        let store = self.store().expect("a lake");
+        let mut rows = Vec::new();
+        for path in files.iter().filter(|p| p.starts_with(&format!("{table}/"))) {
+            let bytes = store.get(&Path::from(path.as_str())).await.expect("get").bytes().await.expect("bytes");
+            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).expect("parquet").build().expect("reader");
+            for batch in reader.map(|b| b.expect("batch")) {
+                let ids = batch.column_by_name("id").expect("id").as_string::<i32>().clone();
+                let updated = batch.column_by_name("date_updated").expect("date_updated");
+                let updated = updated.as_primitive::<TimestampMicrosecondType>().clone();
+                for i in 0..batch.num_rows() {
+                    rows.push((ids.value(i).to_string(), if updated.is_null(i) { i64::MIN } else { updated.value(i) }));
+                }
+            }
+        }
+        rows.sort();
+        rows
+    }
+
     /// The data files the tables' Delta logs hold now.
     pub async fn committed_files(&self) -> BTreeSet<String> {
+        self.committed_files_until(None).await
+    }
+
+    /// The data files the Delta logs hold after replaying every commit up to `last` (a commit path).
+    async fn committed_files_until(&self, last: Option<&str>) -> BTreeSet<String> {
         let Some(store) = self.store() else { return BTreeSet::new() };
         let mut committed = BTreeSet::new();
+        let table_of_last = last.and_then(|l| l.split('/').next());
         for commit in self.commits().await {
+            if let (Some(last), Some(table)) = (last, table_of_last) {
+                if !commit.as_ref().starts_with(&format!("{table}/")) || commit.as_ref() > last {
+                    continue;
+                }
+            }
             let table = commit.as_ref().split('/').next().unwrap_or_default().to_string();
             let bytes = store.get(&commit).await.expect("commit").bytes().await.expect("bytes");
             for line in String::from_utf8_lossy(&bytes).lines() {

@@ -99,6 +99,11 @@ impl Harness {
         command
     }
 
+    /// Runs `close-lake vacuum --retention 0s`: deletes every file no commit holds, at once.
+    pub async fn vacuum_now(&self) {
+        assert_success(&self.close_lake(&["vacuum", "--dest", self.store.dest.as_str(), "--retention", "0s"], &[]).await);
+    }
+
     /// Runs a command line in this process on `lake`, through `store` (the lake's store, or one
     /// wrapping it), with the simulator's URL and key and a zero lag.
     pub async fn in_process(
