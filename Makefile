@@ -7,7 +7,7 @@ PYTHON  := $(VENV)/bin/python
 CARGO   ?= cargo
 RELEASE := target/release
 
-.PHONY: help demo test bench lint unit build release venv clean
+.PHONY: help demo test bench lint unit build release venv faketime clean
 
 help:
 	@echo "make demo   build, start the bundled Close simulator, export it to ./lake, print what landed"
@@ -67,9 +67,16 @@ define address_in
 for _ in $$(seq 600); do a=$$(grep -o 'http://[0-9.:]*' $(1) | head -n1 || true); [ -n "$$a" ] && { echo $$a; exit 0; }; sleep 0.1; done; exit 1
 endef
 
+# libfaketime (Debian's faketime), which the lease tests use to skew a run's clock.
+faketime:
+	@ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  echo "installing faketime (apt)"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq faketime >/dev/null; }
+
 # The whole suite, with the object stores it needs on free loopback ports: moto (S3) and the fake
 # GCS of close-sim. Tests that must stop or reconfigure a store start their own.
-test: venv lint
+test: venv faketime lint
 	@set -euo pipefail; \
 	$(CARGO) build --quiet -p close-sim --bin fake-gcs; \
 	$(VENV)/bin/moto_server -H 127.0.0.1 -p 0 > .moto.log 2>&1 & moto=$$!; \

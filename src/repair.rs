@@ -55,33 +55,45 @@ async fn repair_table(
     plan: &MaintainPlan,
     run_id: &str,
 ) -> Result<Vec<FileEntry>, LakeError> {
-    commit::leased(lake, spec.name, &Scope::Table, run_id, plan.lease_ttl, |err| err, async |lease| {
-        let meta = spec.lake_meta();
-        let mut snapshot = commit::recover(lake, spec.name, &meta).await?;
-        let missing = vacuum::missing_files(lake, &snapshot).await?;
-        if missing.is_empty() {
-            return Ok(missing);
-        }
-        tracing::warn!(table = spec.name, files = missing.len(), "committed files are missing; removing them from the table");
-        let now = time::now();
-        let pending = Pending {
-            table: spec.name,
-            kind: RunKind::Repair,
-            run_id: run_id.to_string(),
-            started_at: now,
-            window: (now, now),
-            files: Vec::new(),
-            tail: Vec::new(),
-            max_key: None,
-            lookback: spec.lookback,
-            key: spec.key,
-            version: spec.version,
-            removed: missing.clone(),
-            stats: RunStats::default(),
-            meta,
-        };
-        commit::commit(lake, pending, &mut snapshot, lease).await?;
-        Ok(missing)
-    })
+    commit::leased(
+        lake,
+        spec.name,
+        &Scope::Table,
+        run_id,
+        plan.lease_ttl,
+        |err| err,
+        async |lease| {
+            let meta = spec.lake_meta();
+            let mut snapshot = commit::recover(lake, spec.name, &meta).await?;
+            let missing = vacuum::missing_files(lake, &snapshot).await?;
+            if missing.is_empty() {
+                return Ok(missing);
+            }
+            tracing::warn!(
+                table = spec.name,
+                files = missing.len(),
+                "committed files are missing; removing them from the table"
+            );
+            let now = time::now();
+            let pending = Pending {
+                table: spec.name,
+                kind: RunKind::Repair,
+                run_id: run_id.to_string(),
+                started_at: now,
+                window: (now, now),
+                files: Vec::new(),
+                tail: Vec::new(),
+                max_key: None,
+                lookback: spec.lookback,
+                key: spec.key,
+                version: spec.version,
+                removed: missing.clone(),
+                stats: RunStats::default(),
+                meta,
+            };
+            commit::commit(lake, pending, &mut snapshot, lease).await?;
+            Ok(missing)
+        },
+    )
     .await
 }

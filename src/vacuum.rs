@@ -4,9 +4,9 @@
 
 use crate::config::MaintainPlan;
 use crate::error::Error;
-use crate::lake::{Lake, commit};
 use crate::lake::lease::Scope;
 use crate::lake::vacuum::{self, Vacuumed};
+use crate::lake::{Lake, commit};
 
 pub async fn run(plan: MaintainPlan) -> Result<(), Error> {
     let lake = plan.dest.open().map_err(Error::Destination)?;
@@ -18,14 +18,25 @@ pub async fn run_on(plan: MaintainPlan, lake: Lake) -> Result<(), Error> {
     let run_id = crate::export::new_run_id();
     let mut failed = 0;
     for spec in &plan.tables {
-        let done = commit::leased(&lake, spec.name, &Scope::Table, &run_id, plan.lease_ttl, |err| err, async |_| {
-            let mut snapshot = commit::recover(&lake, spec.name, &spec.lake_meta()).await?;
-            vacuum::vacuum(&lake, &mut snapshot, plan.retention, &run_id).await
-        })
+        let done = commit::leased(
+            &lake,
+            spec.name,
+            &Scope::Table,
+            &run_id,
+            plan.lease_ttl,
+            |err| err,
+            async |_| {
+                let mut snapshot = commit::recover(&lake, spec.name, &spec.lake_meta()).await?;
+                vacuum::vacuum(&lake, &mut snapshot, plan.retention, &run_id).await
+            },
+        )
         .await;
         match done {
             Ok(Vacuumed { deleted, bytes, young }) => {
-                println!("{:<14} {deleted} files deleted ({bytes} bytes), {young} kept until the retention passes", spec.name)
+                println!(
+                    "{:<14} {deleted} files deleted ({bytes} bytes), {young} kept until the retention passes",
+                    spec.name
+                )
             }
             Err(err) => {
                 failed += 1;

@@ -55,17 +55,28 @@ async fn a_lease_left_by_a_killed_run_elsewhere_is_taken_over_after_it_expires()
 }
 
 /// `libfaketime`, which shifts the clock of the process it is preloaded into (`make test` installs it).
-fn faketime() -> &'static str {
-    let lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
-    assert!(std::path::Path::new(lib).exists(), "{lib} is missing: install the Debian package faketime (make test does)");
-    lib
+fn faketime() -> String {
+    let found = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|arch| arch.path().join("faketime/libfaketime.so.1"))
+        .find(|lib| lib.exists());
+    let lib = found.expect("libfaketime is missing: install the Debian package faketime (make test does)");
+    lib.display().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_skewed_clock_neither_takes_a_live_lease_nor_keeps_a_dead_one() {
     let h = Harness::generated_on(Backend::S3, GenSpec::default()).await;
+    let lib = faketime();
     let skewed = |offset: &'static str| {
-        [("LD_PRELOAD", faketime()), ("FAKETIME", offset), ("FAKETIME_DONT_FAKE_MONOTONIC", "1"), ("CLOSE_LAKE_LAG", "0s")]
+        [
+            ("LD_PRELOAD", lib.as_str()),
+            ("FAKETIME", offset),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+            ("CLOSE_LAKE_LAG", "0s"),
+        ]
     };
     let args = ["export", "--dest", h.store.dest.as_str(), "--tables", "leads"];
 

@@ -86,7 +86,11 @@ impl Suite {
         let export = Operation::Export.args(&self.today, &self.tomorrow);
         self.run(&self.h.store, &export).await;
         let mut held = self.leads();
-        self.h.sim.mutate(&Mutation { update_leads: 3, at: chrono::Utc::now() - chrono::Duration::seconds(150), ..Default::default() });
+        self.h.sim.mutate(&Mutation {
+            update_leads: 3,
+            at: chrono::Utc::now() - chrono::Duration::seconds(150),
+            ..Default::default()
+        });
         self.run(&self.h.store, &export).await;
         held.extend(self.leads());
         held
@@ -124,7 +128,10 @@ impl Suite {
             assert!(outcome.as_ref().is_some_and(Result::is_ok), "{operation:?} failed untouched: {outcome:?}");
             return false;
         }
-        let what = format!("{operation:?} with {} at store call {nth}", if matches!(fault, Fault::Abort) { "a kill" } else { "a failure" });
+        let what = format!(
+            "{operation:?} with {} at store call {nth}",
+            if matches!(fault, Fault::Abort) { "a kill" } else { "a failure" }
+        );
         lake.assert_commits_whole().await;
         let seen = Suite::held(&lake).await;
         assert!(seen == start.before || seen == start.after, "{what}: a Delta reader saw a part of the run");
@@ -167,7 +174,8 @@ async fn crash_at_every_store_call(backend: Backend) {
     let mut covered = BTreeMap::new();
 
     // Compaction, then a vacuum of what it removed, from the two small files.
-    let compacting = Start { template: suite.fresh_lake(&suite.h.store).await, before: held.clone(), after: held.clone() };
+    let compacting =
+        Start { template: suite.fresh_lake(&suite.h.store).await, before: held.clone(), after: held.clone() };
     covered.insert("compact", suite.every_call(Operation::Compact, &compacting).await);
     let compacted = suite.fresh_lake(&suite.h.store).await;
     suite.run(&compacted, &Operation::Compact.args("", "")).await;
@@ -175,7 +183,11 @@ async fn crash_at_every_store_call(backend: Backend) {
     covered.insert("vacuum", suite.every_call(Operation::Vacuum, &vacuuming).await);
 
     // An export and a backfill of a change the lake lacks.
-    suite.h.sim.mutate(&Mutation { update_leads: 2, at: chrono::Utc::now() - chrono::Duration::seconds(130), ..Default::default() });
+    suite.h.sim.mutate(&Mutation {
+        update_leads: 2,
+        at: chrono::Utc::now() - chrono::Duration::seconds(130),
+        ..Default::default()
+    });
     let mut after = held.clone();
     after.extend(suite.leads());
     let changed = Start { template: suite.fresh_lake(&suite.h.store).await, before: held, after };
@@ -193,7 +205,11 @@ on_backends!(crash_at_every_store_call:
 async fn a_lost_race(backend: Backend) {
     let suite = Suite::new(backend).await;
     let mut expected = suite.two_exports().await;
-    suite.h.sim.mutate(&Mutation { update_leads: 2, at: chrono::Utc::now() - chrono::Duration::seconds(130), ..Default::default() });
+    suite.h.sim.mutate(&Mutation {
+        update_leads: 2,
+        at: chrono::Utc::now() - chrono::Duration::seconds(130),
+        ..Default::default()
+    });
     expected.extend(suite.leads());
     let lake = &suite.h.store;
     if let Some(path) = &lake.path {
@@ -203,7 +219,8 @@ async fn a_lost_race(backend: Backend) {
     // The export pauses at its commit (its second create: the first is its lease) while a backfill
     // of the same change commits the version it meant to create.
     let (paused, resume) = (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Notify::new()));
-    let plan = Plan { kind: Some(common::faulty::Op::Create), nth: 2, fault: Fault::Pause(paused.clone(), resume.clone()) };
+    let plan =
+        Plan { kind: Some(common::faulty::Op::Create), nth: 2, fault: Fault::Pause(paused.clone(), resume.clone()) };
     let faulty = FaultyStore::new(lake.store().unwrap(), Some(plan));
     let export = suite.h.in_process(lake, faulty, &["export", "--tables", "leads"]);
     let commits_before = lake.commits().await.len();
@@ -292,7 +309,8 @@ async fn opening_a_table_reads_a_bounded_number_of_objects() {
         if commits == 2_000 {
             // Without its checkpoints the same table is read commit by commit.
             let log = object_store::path::Path::from("leads/_delta_log");
-            let checkpoints: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(store.list(Some(&log))).await.unwrap();
+            let checkpoints: Vec<_> =
+                futures::TryStreamExt::try_collect::<Vec<_>>(store.list(Some(&log))).await.unwrap();
             for meta in checkpoints.iter().filter(|m| !m.location.as_ref().ends_with(".json")) {
                 store.delete(&meta.location).await.unwrap();
             }

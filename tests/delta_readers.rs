@@ -113,7 +113,8 @@ fn kernel_rows(table: &std::path::Path, version: u64) -> Vec<(String, i64)> {
     use delta_kernel::engine::arrow_data::EngineDataArrowExt as _;
     use delta_kernel_default_engine::DefaultEngineBuilder;
     let store = std::sync::Arc::new(object_store::local::LocalFileSystem::new());
-    let engine: std::sync::Arc<dyn delta_kernel::Engine> = std::sync::Arc::new(DefaultEngineBuilder::new(store).build());
+    let engine: std::sync::Arc<dyn delta_kernel::Engine> =
+        std::sync::Arc::new(DefaultEngineBuilder::new(store).build());
     let snapshot = delta_kernel::Snapshot::builder_for(table.to_str().unwrap())
         .at_version(version)
         .build(engine.as_ref())
@@ -143,7 +144,8 @@ async fn every_reader_reads_a_checkpointed_table_whose_schema_grew_at_every_vers
     let text = std::fs::read_to_string(&v0).unwrap();
     let mut lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     for line in lines.iter_mut().filter(|l| l.get("metaData").is_some()) {
-        let mut schema: serde_json::Value = serde_json::from_str(line["metaData"]["schemaString"].as_str().unwrap()).unwrap();
+        let mut schema: serde_json::Value =
+            serde_json::from_str(line["metaData"]["schemaString"].as_str().unwrap()).unwrap();
         schema["fields"].as_array_mut().unwrap().retain(|f| f["name"] != "status_label");
         line["metaData"]["schemaString"] = serde_json::Value::String(schema.to_string());
     }

@@ -1,6 +1,6 @@
 //! A full export from the simulator lands every record of every table exactly once, on every
-//! destination (local folder, S3 on moto, GCS on the fake), and DuckDB reads every table with the
-//! contract's types (local files, and `s3://` through httpfs).
+//! destination (local folder, S3 on moto, GCS on the fake), and DuckDB's `delta_scan` reads every
+//! table with the contract's types (local files, and `s3://` through httpfs and an S3 secret).
 
 mod common;
 

@@ -79,7 +79,11 @@ pub fn schema() -> SchemaRef {
     let boolean = |name: &str| Field::new(name, DataType::Boolean, true);
     let map = |name: &str| {
         let entries = Fields::from(vec![Field::new("key", DataType::Utf8, false), string("value")]);
-        Field::new(name, DataType::Map(Arc::new(Field::new("key_value", DataType::Struct(entries), false)), false), true)
+        Field::new(
+            name,
+            DataType::Map(Arc::new(Field::new("key_value", DataType::Struct(entries), false)), false),
+            true,
+        )
     };
     let structure = |name: &str, fields: Vec<Field>| Field::new(name, DataType::Struct(Fields::from(fields)), true);
     Arc::new(Schema::new(vec![
@@ -115,14 +119,21 @@ pub fn schema() -> SchemaRef {
                 string("description"),
                 structure("format", vec![string("provider"), map("options")]),
                 string("schemaString"),
-                Field::new("partitionColumns", DataType::List(Arc::new(Field::new("element", DataType::Utf8, true))), true),
+                Field::new(
+                    "partitionColumns",
+                    DataType::List(Arc::new(Field::new("element", DataType::Utf8, true))),
+                    true,
+                ),
                 map("configuration"),
                 long("createdTime"),
             ],
         ),
         structure(
             "protocol",
-            vec![Field::new("minReaderVersion", DataType::Int32, true), Field::new("minWriterVersion", DataType::Int32, true)],
+            vec![
+                Field::new("minReaderVersion", DataType::Int32, true),
+                Field::new("minWriterVersion", DataType::Int32, true),
+            ],
         ),
     ]))
 }

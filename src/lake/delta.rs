@@ -244,7 +244,12 @@ pub fn parse_commit(table: &str, body: &[u8]) -> Result<Option<(Manifest, Action
 }
 
 /// The actions of a commit or checkpoint body (one JSON action a line). Stats are read for `key`.
-pub fn parse_actions(table: &str, key: &str, partition_column: &str, body: &[u8]) -> Result<Actions, serde_json::Error> {
+pub fn parse_actions(
+    table: &str,
+    key: &str,
+    partition_column: &str,
+    body: &[u8],
+) -> Result<Actions, serde_json::Error> {
     let lines = parse_lines(body)?;
     let mut actions = actions(table, key, partition_column, lines);
     if let Some(state) = actions.state.as_mut() {
@@ -255,10 +260,7 @@ pub fn parse_actions(table: &str, key: &str, partition_column: &str, body: &[u8]
 }
 
 fn parse_lines(body: &[u8]) -> Result<Vec<Line>, serde_json::Error> {
-    body.split(|b| *b == b'\n')
-        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .map(serde_json::from_slice)
-        .collect()
+    body.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).map(serde_json::from_slice).collect()
 }
 
 fn actions(table: &str, key: &str, partition_column: &str, lines: Vec<Line>) -> Actions {
@@ -484,7 +486,8 @@ mod tests {
         let grown = grown_meta_data(&current, &new).unwrap();
         assert_eq!(grown["id"], current["id"], "the same table");
         let schema: Value = serde_json::from_str(grown["schemaString"].as_str().unwrap()).unwrap();
-        let names: Vec<&str> = schema["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> =
+            schema["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["id", "date_updated_month", "status"]);
     }
 

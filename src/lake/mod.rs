@@ -32,8 +32,8 @@ pub mod writer;
 use std::sync::Arc;
 
 use object_store::ObjectStore;
-use tokio::sync::OnceCell;
 use object_store::path::Path;
+use tokio::sync::OnceCell;
 
 pub use store::Destination;
 

@@ -8,11 +8,18 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::datatypes::TimestampMicrosecondType;
 use bytes::Bytes;
+use futures::FutureExt;
+use futures::TryStreamExt;
+use futures::future::BoxFuture;
+use object_store::ObjectStore;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::ProjectionMask;
+use object_store::{ObjectMeta, ObjectStoreExt, PutPayload};
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::arrow::{ArrowWriter, ParquetRecordBatchStreamBuilder, ProjectionMask};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
 use super::manifest::{FileEntry, TailRow};
 use super::writer::{ROW_GROUP_BYTES, writer_properties};
@@ -22,15 +29,15 @@ use crate::time::{self, Micros};
 /// `(id, version)`: one version of one record.
 pub type Version = (String, Option<Micros>);
 
-/// The bytes of a run's or a commit's file: in the table folder, or still staged.
+/// Where a run's or a commit's file is: in the table folder, or still staged.
 ///
 /// Publication on object stores is copy then delete, so a file can be missed at both places while
 /// another run publishes it: the final path is tried again last.
-async fn fetch(lake: &Lake, file: &FileEntry) -> Result<Bytes, LakeError> {
+async fn locate(lake: &Lake, file: &FileEntry) -> Result<ObjectMeta, LakeError> {
     for path in [&file.path, &file.staged, &file.path] {
         let path = Path::from(path.as_str());
-        match lake.store().get(&path).await {
-            Ok(got) => return got.bytes().await.map_err(|err| LakeError::store("reading", &path, err)),
+        match lake.store().head(&path).await {
+            Ok(meta) => return Ok(meta),
             Err(object_store::Error::NotFound { .. }) => continue,
             Err(err) => return Err(LakeError::store("reading", &path, err)),
         }
@@ -42,27 +49,66 @@ async fn fetch(lake: &Lake, file: &FileEntry) -> Result<Bytes, LakeError> {
     })
 }
 
-/// `(id, key, version)` of every row of a file.
+/// The bytes of a run's or a commit's file.
+async fn fetch(lake: &Lake, file: &FileEntry) -> Result<Bytes, LakeError> {
+    let meta = locate(lake, file).await?;
+    let got = lake.store().get(&meta.location).await.map_err(|err| LakeError::store("reading", &meta.location, err))?;
+    got.bytes().await.map_err(|err| LakeError::store("reading", &meta.location, err))
+}
+
+/// `(id, key, version)` of every row of a file. Reads the footer and those three columns' pages
+/// only (ranged reads), never the whole file.
 pub async fn versions(lake: &Lake, file: &FileEntry, key: &str, version: &str) -> Result<Vec<TailRow>, LakeError> {
-    let bytes = fetch(lake, file).await?;
-    let (path, key, version) = (file.path.clone(), key.to_string(), version.to_string());
-    tokio::task::spawn_blocking(move || {
-        let parquet = |source| LakeError::Parquet { path: path.clone(), source };
-        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet)?;
-        let wanted: Vec<usize> = ["id", key.as_str(), version.as_str()]
-            .iter()
-            .filter_map(|name| builder.schema().index_of(name).ok())
-            .collect();
-        let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
-        let mut rows = Vec::new();
-        for batch in builder.with_projection(mask).build().map_err(parquet)? {
-            let batch = batch.map_err(|err| parquet(err.into()))?;
-            rows.extend(row_versions(&batch, &key, &version));
+    let meta = locate(lake, file).await?;
+    let parquet = |source| LakeError::Parquet { path: meta.location.to_string(), source };
+    let source = RangeReader { store: lake.store().clone(), meta: meta.clone() };
+    let builder = ParquetRecordBatchStreamBuilder::new(source).await.map_err(parquet)?;
+    let wanted: Vec<usize> =
+        ["id", key, version].iter().filter_map(|name| builder.schema().index_of(name).ok()).collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
+    let mut batches = builder.with_projection(mask).build().map_err(parquet)?;
+    let mut rows = Vec::new();
+    while let Some(batch) = batches.try_next().await.map_err(parquet)? {
+        rows.extend(row_versions(&batch, key, version));
+    }
+    Ok(rows)
+}
+
+/// A Parquet file on the store read by byte ranges: the footer, then only the pages asked for.
+struct RangeReader {
+    store: Arc<dyn ObjectStore>,
+    meta: ObjectMeta,
+}
+
+impl AsyncFileReader for RangeReader {
+    fn get_bytes(&mut self, range: std::ops::Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move {
+            self.store.get_range(&self.meta.location, range).await.map_err(|e| ParquetError::External(Box::new(e)))
         }
-        Ok(rows)
-    })
-    .await
-    .map_err(|err| LakeError::Task(err.to_string()))?
+        .boxed()
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<std::ops::Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        async move {
+            self.store.get_ranges(&self.meta.location, &ranges).await.map_err(|e| ParquetError::External(Box::new(e)))
+        }
+        .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async move {
+            let size = self.meta.size;
+            let reader = ParquetMetaDataReader::new().with_arrow_reader_options(options);
+            Ok(Arc::new(reader.load_and_finish(self, size).await?))
+        }
+        .boxed()
+    }
 }
 
 fn row_versions(batch: &RecordBatch, key: &str, version: &str) -> Vec<TailRow> {

@@ -195,16 +195,20 @@ impl Snapshot {
             None => {
                 let first = layout::delta_commit(&self.table, 0);
                 let body = get(lake, &first).await?;
-                self.parse(&first, &body)?.meta_data.ok_or_else(|| corrupt(&first, "Delta log", "no metaData".into()))?
+                self.parse(&first, &body)?
+                    .meta_data
+                    .ok_or_else(|| corrupt(&first, "Delta log", "no metaData".into()))?
             }
         };
-        let protocol = self.protocol.clone().unwrap_or_else(|| serde_json::json!({"minReaderVersion": 1, "minWriterVersion": 2}));
+        let protocol =
+            self.protocol.clone().unwrap_or_else(|| serde_json::json!({"minReaderVersion": 1, "minWriterVersion": 2}));
         let files: Vec<&FileEntry> = self.files.values().collect();
         let tombstones: Vec<&Tombstone> = self.tombstones.values().collect();
         let (key, partition_column) = (&self.meta.key, &self.meta.partition_column);
         let encoded = manifest::cpu(|| {
-            let lines = delta::checkpoint_lines(&protocol, &meta_data, head.number, &files, &tombstones, key, partition_column)
-                .map_err(|err| err.to_string())?;
+            let lines =
+                delta::checkpoint_lines(&protocol, &meta_data, head.number, &files, &tombstones, key, partition_column)
+                    .map_err(|err| err.to_string())?;
             checkpoint::encode(&lines).map_err(|err| err.to_string())
         })
         .map_err(|message| corrupt(&path, "Delta checkpoint", message))?;
@@ -214,10 +218,16 @@ impl Snapshot {
             size_in_bytes: Some(encoded.len() as u64),
             num_of_add_files: Some(files.len() as u64),
         };
-        lake.store().put(&path, PutPayload::from(encoded)).await.map_err(|err| LakeError::store("writing", &path, err))?;
+        lake.store()
+            .put(&path, PutPayload::from(encoded))
+            .await
+            .map_err(|err| LakeError::store("writing", &path, err))?;
         let pointer = layout::delta_last_checkpoint(&self.table);
         let body = serde_json::to_vec(&last).unwrap_or_default();
-        lake.store().put(&pointer, PutPayload::from(body)).await.map_err(|err| LakeError::store("writing", &pointer, err))?;
+        lake.store()
+            .put(&pointer, PutPayload::from(body))
+            .await
+            .map_err(|err| LakeError::store("writing", &pointer, err))?;
         self.meta_data = Some(meta_data);
         self.checkpointed = Some(version);
         tracing::debug!(table = %self.table, version, files = files.len(), "wrote a Delta checkpoint");
@@ -240,7 +250,9 @@ async fn last_checkpoint(lake: &Lake, table: &str) -> Result<Option<LastCheckpoi
     match lake.store().get(&path).await {
         Ok(got) => {
             let bytes = got.bytes().await.map_err(|err| LakeError::store("reading", &path, err))?;
-            serde_json::from_slice(&bytes).map(Some).map_err(|err| corrupt(&path, "Delta _last_checkpoint", err.to_string()))
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|err| corrupt(&path, "Delta _last_checkpoint", err.to_string()))
         }
         Err(object_store::Error::NotFound { .. }) => Ok(None),
         Err(err) => Err(LakeError::store("reading", &path, err)),

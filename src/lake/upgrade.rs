@@ -64,7 +64,8 @@ pub async fn from_manifests(lake: &Lake, table: &str, meta: &TableMeta) -> Resul
     for file in manifests.iter().flat_map(|m| &m.removed) {
         delete_if_present(lake, &Path::from(file.path.as_str())).await?;
     }
-    let live: Vec<_> = manifests.iter().flat_map(|m| &m.files).filter(|f| !retired.contains(&f.path)).cloned().collect();
+    let live: Vec<_> =
+        manifests.iter().flat_map(|m| &m.files).filter(|f| !retired.contains(&f.path)).cloned().collect();
     let Some(newest) = manifests.pop() else { return Ok(false) };
     let state = Manifest {
         number: 1,

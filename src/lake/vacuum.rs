@@ -40,14 +40,24 @@ pub struct Vacuumed {
 }
 
 /// Vacuums one table. `own_run` is the caller's run (its staging is its own, never a leftover).
-pub async fn vacuum(lake: &Lake, snapshot: &mut Snapshot, retention: Micros, own_run: &str) -> Result<Vacuumed, LakeError> {
+pub async fn vacuum(
+    lake: &Lake,
+    snapshot: &mut Snapshot,
+    retention: Micros,
+    own_run: &str,
+) -> Result<Vacuumed, LakeError> {
     let table = snapshot.table().to_string();
     // Files first, then the leases and notes, then the log: see the module docs for why.
     let dir = Path::from(table.as_str());
-    let listed: Vec<_> = lake.store().list(Some(&dir)).try_collect().await.map_err(|err| LakeError::store("listing", &dir, err))?;
+    let listed: Vec<_> =
+        lake.store().list(Some(&dir)).try_collect().await.map_err(|err| LakeError::store("listing", &dir, err))?;
     let staging_dir = layout::staging_dir(&table);
-    let staged: Vec<_> =
-        lake.store().list(Some(&staging_dir)).try_collect().await.map_err(|err| LakeError::store("listing", &staging_dir, err))?;
+    let staged: Vec<_> = lake
+        .store()
+        .list(Some(&staging_dir))
+        .try_collect()
+        .await
+        .map_err(|err| LakeError::store("listing", &staging_dir, err))?;
     let mut live_runs = lease::live_runs(lake, &table).await?;
     live_runs.insert(own_run.to_string());
     let mut publishing: HashSet<String> = HashSet::new();
@@ -63,7 +73,8 @@ pub async fn vacuum(lake: &Lake, snapshot: &mut Snapshot, retention: Micros, own
     let log = format!("{table}/_delta_log/");
     for meta in &listed {
         let path = meta.location.as_ref();
-        if path.starts_with(&log) || !path.ends_with(".parquet") || snapshot.is_live(path) || publishing.contains(path) {
+        if path.starts_with(&log) || !path.ends_with(".parquet") || snapshot.is_live(path) || publishing.contains(path)
+        {
             continue;
         }
         let since = removed_at.get(path).copied().unwrap_or_else(|| meta.last_modified.timestamp_micros());

@@ -262,10 +262,10 @@ impl TestLake {
         let mut committed = BTreeSet::new();
         let table_of_last = last.and_then(|l| l.split('/').next());
         for commit in self.commits().await {
-            if let (Some(last), Some(table)) = (last, table_of_last) {
-                if !commit.as_ref().starts_with(&format!("{table}/")) || commit.as_ref() > last {
-                    continue;
-                }
+            if let (Some(last), Some(table)) = (last, table_of_last)
+                && (!commit.as_ref().starts_with(&format!("{table}/")) || commit.as_ref() > last)
+            {
+                continue;
             }
             let table = commit.as_ref().split('/').next().unwrap_or_default().to_string();
             let bytes = store.get(&commit).await.expect("commit").bytes().await.expect("bytes");

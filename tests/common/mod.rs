@@ -101,7 +101,9 @@ impl Harness {
 
     /// Runs `close-lake vacuum --retention 0s`: deletes every file no commit holds, at once.
     pub async fn vacuum_now(&self) {
-        assert_success(&self.close_lake(&["vacuum", "--dest", self.store.dest.as_str(), "--retention", "0s"], &[]).await);
+        assert_success(
+            &self.close_lake(&["vacuum", "--dest", self.store.dest.as_str(), "--retention", "0s"], &[]).await,
+        );
     }
 
     /// Runs a command line in this process on `lake`, through `store` (the lake's store, or one
@@ -126,11 +128,15 @@ impl Harness {
         let dest = close_lake::lake::Destination::parse(&lake.dest).expect("a destination");
         let on = close_lake::lake::Lake::new(store, dest);
         match command {
-            cli::Command::Export(args) => close_lake::export::run_on(config::ExportPlan::from_args(&args, &env)?, on).await,
+            cli::Command::Export(args) => {
+                close_lake::export::run_on(config::ExportPlan::from_args(&args, &env)?, on).await
+            }
             cli::Command::Backfill(args) => {
                 close_lake::export::run_on(config::ExportPlan::from_backfill_args(&args, &env)?, on).await
             }
-            cli::Command::Compact(args) => close_lake::compact::run_on(config::CompactPlan::from_args(&args, &env)?, on).await,
+            cli::Command::Compact(args) => {
+                close_lake::compact::run_on(config::CompactPlan::from_args(&args, &env)?, on).await
+            }
             cli::Command::Vacuum(args) => {
                 close_lake::vacuum::run_on(config::MaintainPlan::from_vacuum_args(&args, &env)?, on).await
             }
@@ -232,11 +238,12 @@ keys = {"activities": "date_created"}
 out = {}
 extensions = glob.glob(os.path.join(sys.prefix, "lib", "python*", "site-packages", "duckdb_ext", "extensions"))
 con = duckdb.connect(config={"extension_directory": extensions[0]} if extensions else {})
+con.execute("LOAD delta")
 if setup:
     con.execute(setup)
 for table in ["activities", "custom_fields", "event_log", "leads", "tasks", "users"]:
     key = keys.get(table, "date_updated")
-    rel = f"read_parquet('{lake}/{table}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
+    rel = f"delta_scan('{lake}/{table}')"
     types = dict(con.execute(f"select column_name, column_type from (describe select * from {rel})").fetchall())
     rows = con.execute(f"select count(*) from {rel}").fetchone()[0]
     ids = [r[0] for r in con.execute(f"select distinct id from {rel}").fetchall()]
@@ -244,6 +251,7 @@ for table in ["activities", "custom_fields", "event_log", "leads", "tasks", "use
     out[table] = {"rows": rows, "ids": sorted(ids), "versions": versions, "id_type": types["id"],
                   "key_type": types[key], "partition_type": types[key + "_month"]}
 print(json.dumps(out))
+os._exit(0)
 "#,
         &[url, setup],
     )
