@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
@@ -16,9 +18,19 @@ pub struct Counters {
     rows: AtomicU64,
     coerced: AtomicU64,
     windows: AtomicU64,
+    /// What the table's run is doing besides reading pages ("committing", ...), for its bar.
+    phase: std::sync::Mutex<&'static str>,
 }
 
 impl Counters {
+    pub fn set_phase(&self, phase: &'static str) {
+        if let Ok(mut current) = self.phase.lock() {
+            *current = phase;
+        }
+    }
+    fn phase(&self) -> &'static str {
+        self.phase.lock().map(|p| *p).unwrap_or_default()
+    }
     pub fn add_request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
@@ -77,24 +89,34 @@ impl Default for Progress {
 }
 
 impl Progress {
-    pub fn table(&self, name: &str) -> ProgressBar {
+    /// A table's bar. It follows the table's counters on its own (the run only counts), until
+    /// the run finishes it with its outcome.
+    pub fn table(&self, name: &str, counters: Arc<Counters>) -> ProgressBar {
         let style = ProgressStyle::with_template("{spinner} {prefix:<14} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         let bar = self.bars.add(ProgressBar::new_spinner().with_style(style).with_prefix(name.to_string()));
         bar.enable_steady_tick(Duration::from_millis(120));
         bar.set_message("starting");
+        if !bar.is_hidden() {
+            let follower = bar.clone();
+            tokio::spawn(async move {
+                while !follower.is_finished() {
+                    follower.set_message(format!(
+                        "{} rows, {} requests, {} retries{}",
+                        counters.rows(),
+                        counters.requests(),
+                        counters.retries(),
+                        match counters.phase() {
+                            "" => String::new(),
+                            phase => format!(", {phase}"),
+                        }
+                    ));
+                    tokio::time::sleep(Duration::from_millis(120)).await;
+                }
+            });
+        }
         bar
     }
-}
-
-/// Updates a table's bar from its counters.
-pub fn tick(bar: &ProgressBar, counters: &Counters) {
-    bar.set_message(format!(
-        "{} rows, {} requests, {} retries",
-        counters.rows(),
-        counters.requests(),
-        counters.retries()
-    ));
 }
 
 /// The outcome of one table run, as the summary shows it.

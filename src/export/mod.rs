@@ -71,15 +71,15 @@ pub async fn run_on(plan: ExportPlan, lake: Lake) -> Result<(), Error> {
     let progress = Progress::default();
     let mut tasks = tokio::task::JoinSet::new();
     for (order, &spec) in context.plan.tables.clone().iter().enumerate() {
-        let (context, bar) = (context.clone(), progress.table(spec.name));
+        let counters = Arc::new(Counters::default());
+        let (context, bar) = (context.clone(), progress.table(spec.name, counters.clone()));
         tasks.spawn(async move {
             let started = Instant::now();
-            let counters = Arc::new(Counters::default());
             // Its own task, so that a panic fails this table alone, with its name, and the
             // other tables go on to commit.
             let run = {
-                let (counters, bar) = (counters.clone(), bar.clone());
-                tokio::spawn(async move { table::export(&context, spec, &counters, &bar).await })
+                let counters = counters.clone();
+                tokio::spawn(async move { table::export(&context, spec, &counters).await })
             };
             let result = run.await.unwrap_or_else(|err| {
                 Err(TableError::Task { table: spec.name, message: format!("the table's run stopped: {err}") })

@@ -4,7 +4,6 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 
-use indicatif::ProgressBar;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -35,7 +34,6 @@ pub async fn export(
     context: &Arc<RunContext>,
     spec: &'static TableSpec,
     counters: &Arc<Counters>,
-    bar: &ProgressBar,
 ) -> Result<TableDone, TableError> {
     let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source: Box::new(source) };
     let scope = match &context.plan.mode {
@@ -44,7 +42,7 @@ pub async fn export(
     };
     let (lake, run_id, ttl) = (&context.lake, &context.run_id, context.plan.lease_ttl);
     commit::leased(lake, spec.name, &scope, run_id, ttl, lake_error, async |lease| {
-        export_leased(context, spec, counters, bar, lease).await
+        export_leased(context, spec, counters, lease).await
     })
     .await
 }
@@ -53,12 +51,11 @@ async fn export_leased(
     context: &Arc<RunContext>,
     spec: &'static TableSpec,
     counters: &Arc<Counters>,
-    bar: &ProgressBar,
     lease: &Lease,
 ) -> Result<TableDone, TableError> {
     let lake = &context.lake;
     let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source: Box::new(source) };
-    bar.set_message("recovering");
+    counters.set_phase("opening the table");
     let meta = spec.lake_meta();
     let mut snapshot = commit::recover(lake, spec.name, &meta).await.map_err(lake_error)?;
     let head = snapshot.head().cloned();
@@ -81,7 +78,7 @@ async fn export_leased(
         (Mode::Export, Some(head)) if head.bookmark_micros.is_some() => head.tail_versions(),
         (Mode::Export, None) => HashSet::new(),
         _ => {
-            bar.set_message("reading the versions the lake holds");
+            counters.set_phase("reading the versions the lake holds");
             versions_in(lake, spec, &snapshot, window).await.map_err(lake_error)?
         }
     };
@@ -97,8 +94,8 @@ async fn export_leased(
             seq: Arc::new(AtomicU32::new(0)),
         },
         counters: counters.clone(),
-        bar: bar.clone(),
     });
+    counters.set_phase("");
     let outputs = match &spec.source {
         Source::Keyset { .. } => read_windows(run.clone(), Pager::keyset(spec, window)).await?,
         Source::Cursor { path, limit } => {
@@ -111,7 +108,7 @@ async fn export_leased(
     if rows == 0 {
         return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing new".into() });
     }
-    bar.set_message("committing");
+    counters.set_phase("committing");
     let mut files = Vec::new();
     let mut tails = Vec::new();
     for output in outputs {
@@ -143,7 +140,7 @@ async fn export_leased(
         return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing new".into() });
     };
     if snapshot.checkpointed_now() {
-        bar.set_message("vacuuming");
+        counters.set_phase("vacuuming");
         // The commit stands whatever the vacuum meets; the next checkpoint's vacuum tries again.
         if let Err(err) = vacuum::vacuum(lake, &mut snapshot, context.plan.retention, &context.run_id).await {
             tracing::warn!(table = spec.name, error = %err, "vacuum failed; the next one will try again");

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use arrow::array::TimestampMicrosecondArray;
 use bytes::Bytes;
-use indicatif::ProgressBar;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
@@ -19,10 +18,9 @@ use super::{RunContext, TableError};
 use crate::close::ApiError;
 use crate::close::pager::{Envelope, PageOutcome, Pager, Window};
 use crate::convert::{Decoded, Decoder, RowKey};
-use crate::lake::layout;
 use crate::lake::manifest::FileEntry;
 use crate::lake::writer::{PartitionBatch, RunFiles, StagedWriter, TARGET_FILE_BYTES};
-use crate::report::{self, Counters};
+use crate::report::Counters;
 use crate::tables::{Source, TableSpec};
 use crate::time::{self, Micros};
 
@@ -40,7 +38,6 @@ pub struct TableRun {
     pub seen: HashSet<Version>,
     pub files: RunFiles,
     pub counters: Arc<Counters>,
-    pub bar: ProgressBar,
 }
 
 #[derive(Debug)]
@@ -100,7 +97,6 @@ async fn fetch_all(
         }
         rows += page.keys.len() as u64;
         run.counters.add_rows(page.keys.len() as u64, page.coerced);
-        report::tick(&run.bar, &run.counters);
         tail.add(&page.keys);
         for part in page.parts {
             if tx.send(part).await.is_err() {
@@ -195,7 +191,7 @@ fn decode(
 
 /// Splits a decoded page into runs of rows of one partition (rows arrive in key order).
 fn partitions(decoded: &Decoded) -> Vec<PartitionBatch> {
-    let partition = |key: Option<Micros>| key.map_or_else(|| layout::NULL_PARTITION.to_string(), time::month_of);
+    let partition = TableSpec::partition_value;
     let rows = &decoded.rows;
     let mut parts = Vec::new();
     let mut start = 0;
@@ -301,7 +297,6 @@ pub async fn read_full(run: Arc<TableRun>, window: Window) -> Result<WindowOutpu
     };
     let (parts, keys, coerced) = job.await.map_err(|err| task_error(&run, err))??;
     run.counters.add_rows(keys.len() as u64, coerced);
-    report::tick(&run.bar, &run.counters);
     let mut tail = TailCollector::new(run.spec.lookback);
     tail.add(&keys);
 

@@ -104,6 +104,12 @@ impl TableSpec {
         format!("{}_month", self.key)
     }
 
+    /// The partition of a row: its key's month (`YYYY-MM`), or Hive's default partition for a row
+    /// without a key. With [`TableSpec::partition_column`], the one place partitioning is decided.
+    pub fn partition_value(key: Option<crate::time::Micros>) -> String {
+        key.map_or_else(|| crate::lake::layout::NULL_PARTITION.to_string(), crate::time::month_of)
+    }
+
     /// What the lake needs to know of the table: its Arrow schema, key and partition column.
     pub fn lake_meta(&self) -> crate::lake::delta::TableMeta {
         crate::lake::delta::TableMeta {
