@@ -50,17 +50,21 @@ pub struct RunContext {
 }
 
 pub async fn run(plan: ExportPlan) -> Result<(), Error> {
-    let lake = plan.dest.open().map_err(Error::Destination)?;
-    run_on(plan, lake).await
+    run_on(plan, None).await
 }
 
-/// Runs an export or backfill into a lake opened by the caller (a store configured in code).
-pub async fn run_on(plan: ExportPlan, lake: Lake) -> Result<(), Error> {
+/// Runs an export or backfill into `lake` (a store the caller configured in code), or into
+/// `--dest`, opened once the key is known good: a bad key writes nothing anywhere.
+pub async fn run_on(plan: ExportPlan, lake: Option<Lake>) -> Result<(), Error> {
     let client = Client::new(&plan.api).map_err(Error::Startup)?;
     let account = Account::fetch(&client, &Counters::default()).await.map_err(Error::Startup)?;
     if let Some(warning) = account.role_warning() {
         tracing::warn!("{warning}");
     }
+    let lake = match lake {
+        Some(lake) => lake,
+        None => plan.dest.open().map_err(Error::Destination)?,
+    };
     let run_id = new_run_id();
     probe(&lake, &run_id).await.map_err(Error::Destination)?;
     note_account(&lake, &account).await;

@@ -129,10 +129,10 @@ impl Harness {
         let on = close_lake::lake::Lake::new(store, dest);
         match command {
             cli::Command::Export(args) => {
-                close_lake::export::run_on(config::ExportPlan::from_args(&args, &env)?, on).await
+                close_lake::export::run_on(config::ExportPlan::from_args(&args, &env)?, Some(on)).await
             }
             cli::Command::Backfill(args) => {
-                close_lake::export::run_on(config::ExportPlan::from_backfill_args(&args, &env)?, on).await
+                close_lake::export::run_on(config::ExportPlan::from_backfill_args(&args, &env)?, Some(on)).await
             }
             cli::Command::Compact(args) => {
                 close_lake::compact::run_on(config::CompactPlan::from_args(&args, &env)?, on).await
