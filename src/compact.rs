@@ -107,7 +107,10 @@ async fn compact_leased(
         let mut writer = StagedWriter::new(lake.clone(), names.clone(), arrow_schema(spec), TARGET_FILE_BYTES);
         for input in inputs {
             for batch in reader::batches(lake, input).await? {
-                let keys = batch.column_by_name(spec.key).map(|c| c.as_primitive::<TimestampMicrosecondType>().clone());
+                let keys = batch
+                    .column_by_name(spec.key)
+                    .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
+                    .cloned();
                 let (min_key, max_key) =
                     keys.map_or((None, None), |k| (arrow::compute::min(&k), arrow::compute::max(&k)));
                 let part = PartitionBatch { partition: partition.clone(), batch, min_key, max_key };
@@ -144,8 +147,12 @@ async fn compact_leased(
         removed,
         stats: RunStats { rows, ..RunStats::default() },
         meta,
+        retention: plan.retention,
     };
     commit::commit(lake, pending, &mut snapshot, lease).await?;
-    vacuum::vacuum(lake, &mut snapshot, plan.retention, run_id).await?;
+    // The compaction stands whatever the vacuum meets; the next one tries again.
+    if let Err(err) = vacuum::vacuum(lake, &mut snapshot, plan.retention, run_id).await {
+        tracing::warn!(table = spec.name, error = %err, "vacuum failed; the next one will try again");
+    }
     Ok((by_partition.len(), before, before - retired + added))
 }

@@ -90,6 +90,7 @@ async fn repair_table(
                 removed: missing.clone(),
                 stats: RunStats::default(),
                 meta,
+                retention: plan.retention,
             };
             commit::commit(lake, pending, &mut snapshot, lease).await?;
             Ok(missing)

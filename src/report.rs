@@ -2,10 +2,9 @@
 //! summary every run ends with (rows, files, bytes, requests, retries, duration per table).
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-use std::sync::Arc;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
@@ -91,16 +90,21 @@ impl Default for Progress {
 impl Progress {
     /// A table's bar. It follows the table's counters on its own (the run only counts), until
     /// the run finishes it with its outcome.
-    pub fn table(&self, name: &str, counters: Arc<Counters>) -> ProgressBar {
+    pub fn table(&self, name: &str, counters: Arc<Counters>) -> TableBar {
         let style = ProgressStyle::with_template("{spinner} {prefix:<14} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         let bar = self.bars.add(ProgressBar::new_spinner().with_style(style).with_prefix(name.to_string()));
         bar.enable_steady_tick(Duration::from_millis(120));
         bar.set_message("starting");
+        let drawing = Arc::new(std::sync::Mutex::new(()));
         if !bar.is_hidden() {
-            let follower = bar.clone();
+            let (follower, drawing) = (bar.clone(), drawing.clone());
             tokio::spawn(async move {
-                while !follower.is_finished() {
+                loop {
+                    let Ok(guard) = drawing.lock() else { return };
+                    if follower.is_finished() {
+                        return;
+                    }
                     follower.set_message(format!(
                         "{} rows, {} requests, {} retries{}",
                         counters.rows(),
@@ -111,11 +115,25 @@ impl Progress {
                             phase => format!(", {phase}"),
                         }
                     ));
+                    drop(guard);
                     tokio::time::sleep(Duration::from_millis(120)).await;
                 }
             });
         }
-        bar
+        TableBar { bar, drawing }
+    }
+}
+
+/// A table's progress bar, and the lock its follower draws under (so the outcome is the last word).
+pub struct TableBar {
+    bar: ProgressBar,
+    drawing: Arc<std::sync::Mutex<()>>,
+}
+
+impl TableBar {
+    pub fn finish(&self, outcome: String) {
+        let _drawing = self.drawing.lock();
+        self.bar.finish_with_message(outcome);
     }
 }
 

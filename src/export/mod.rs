@@ -88,7 +88,7 @@ pub async fn run_on(plan: ExportPlan, lake: Option<Lake>) -> Result<(), Error> {
             let result = run.await.unwrap_or_else(|err| {
                 Err(TableError::Task { table: spec.name, message: format!("the table's run stopped: {err}") })
             });
-            bar.finish_with_message(match &result {
+            bar.finish(match &result {
                 Ok(done) => format!("{} ({} rows)", done.outcome, counters.rows()),
                 Err(_) => "failed".to_string(),
             });

@@ -135,6 +135,7 @@ async fn export_leased(
             coerced: counters.coerced(),
         },
         meta,
+        retention: context.plan.retention,
     };
     let Some(manifest) = commit::commit(lake, pending, &mut snapshot, lease).await.map_err(lake_error)? else {
         return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing new".into() });

@@ -67,6 +67,8 @@ pub struct Pending {
     pub stats: RunStats,
     /// What the table's first commit declares (its schema and partition column).
     pub meta: TableMeta,
+    /// How long removed files stay: a checkpoint this run writes forgets older tombstones.
+    pub retention: Micros,
 }
 
 /// Commits a run on top of `snapshot` (the table as the run found it, brought up to date here):
@@ -102,11 +104,14 @@ pub async fn commit(
             tracing::info!(table = pending.table, "the table's schema gained columns");
         }
         snapshot.committed(&manifest, grown, now);
-        // The checkpoint only caches the log: the commit stands without it.
-        if let Err(err) = snapshot.checkpoint_if_due(lake).await {
+        // Past the commit point the run has succeeded: the checkpoint only caches the log, and
+        // what the run staged is left for a vacuum if it cannot be deleted now.
+        if let Err(err) = snapshot.checkpoint_if_due(lake, pending.retention).await {
             tracing::warn!(table = pending.table, error = %err, "could not write a Delta checkpoint; a later run will");
         }
-        delete_run(lake, pending.table, &pending.run_id).await?;
+        if let Err(err) = delete_run(lake, pending.table, &pending.run_id).await {
+            tracing::warn!(table = pending.table, error = %err, "could not delete the run's staging folder; a vacuum will");
+        }
         return Ok(Some(manifest));
     }
     let number = snapshot.version().map_or(1, |v| v + 2);
@@ -280,7 +285,7 @@ pub(super) async fn delete_run(lake: &Lake, table: &str, run_id: &str) -> Result
     }
     if let super::Destination::Local(root) = lake.dest() {
         let folder = root.join(dir.as_ref());
-        match std::fs::remove_dir_all(&folder) {
+        match tokio::fs::remove_dir_all(&folder).await {
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
             Err(err) => {

@@ -181,7 +181,7 @@ pub fn commit_lines(
             },
             "operationParameters": {"mode": "Append"},
             "engineInfo": concat!("close-lake/", env!("CARGO_PKG_VERSION")),
-            "isBlindAppend": data_change,
+            "isBlindAppend": matches!(manifest.kind, RunKind::Export | RunKind::Backfill),
             "closeLake": state,
         })),
         ..Line::default()
@@ -305,7 +305,9 @@ fn actions(table: &str, key: &str, partition_column: &str, lines: Vec<Line>) -> 
 
 /// The actions of a checkpoint of the table as `protocol`, `meta_data`, `files` and `tombstones`
 /// leave it, as JSON lines; `txn` is the last close-lake commit number.
+#[allow(clippy::too_many_arguments)]
 pub fn checkpoint_lines(
+    table: &str,
     protocol: &Value,
     meta_data: &Value,
     txn: u64,
@@ -314,7 +316,6 @@ pub fn checkpoint_lines(
     key: &str,
     partition_column: &str,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let table = meta_data.get("name").and_then(Value::as_str).unwrap_or_default();
     let prefix = format!("{table}/");
     let relative = |path: &str| path.strip_prefix(&prefix).unwrap_or(path).to_string();
     let partition_values = |file: &FileEntry| {

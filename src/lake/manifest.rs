@@ -45,7 +45,7 @@ pub struct Manifest {
     /// The window of the replication key this run read, `[lower, upper)` in RFC 3339.
     pub window: [String; 2],
     pub files: Vec<FileEntry>,
-    /// Data files this commit retires (a compaction's inputs), deleted after the commit.
+    /// Data files this commit retires (a compaction's inputs); a vacuum deletes them later.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<FileEntry>,
     /// The largest replication key committed so far (RFC 3339), `None` while the table is empty.
@@ -165,7 +165,7 @@ pub async fn create(
     }
 }
 
-/// Runs JSON work of unbounded size (manifest tails) without stalling the async runtime's other tasks.
+/// Runs CPU work of unbounded size (commits, checkpoints, decoded pages) without stalling the async runtime's other tasks.
 pub(super) fn cpu<T>(work: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current().map(|handle| handle.runtime_flavor()) {

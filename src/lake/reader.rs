@@ -29,12 +29,13 @@ use crate::time::{self, Micros};
 /// `(id, version)`: one version of one record.
 pub type Version = (String, Option<Micros>);
 
-/// Where a run's or a commit's file is: in the table folder, or still staged.
+/// Where a run's or a commit's file is: in the table folder, or still staged (a run's own files,
+/// or those of a run committing meanwhile; files read back from the log have no staged path).
 ///
 /// Publication on object stores is copy then delete, so a file can be missed at both places while
 /// another run publishes it: the final path is tried again last.
 async fn locate(lake: &Lake, file: &FileEntry) -> Result<ObjectMeta, LakeError> {
-    for path in [&file.path, &file.staged, &file.path] {
+    for path in [&file.path, &file.staged, &file.path].into_iter().filter(|p| !p.is_empty()) {
         let path = Path::from(path.as_str());
         match lake.store().head(&path).await {
             Ok(meta) => return Ok(meta),
@@ -69,7 +70,7 @@ pub async fn versions(lake: &Lake, file: &FileEntry, key: &str, version: &str) -
     let mut batches = builder.with_projection(mask).build().map_err(parquet)?;
     let mut rows = Vec::new();
     while let Some(batch) = batches.try_next().await.map_err(parquet)? {
-        rows.extend(row_versions(&batch, key, version));
+        rows.extend(super::manifest::cpu(|| row_versions(&batch, key, version)));
     }
     Ok(rows)
 }
@@ -111,10 +112,13 @@ impl AsyncFileReader for RangeReader {
     }
 }
 
+/// `(id, key, version)` of every row of a batch. A column of another type than close-lake writes
+/// (a file put there by hand) reads as missing rather than stopping the run.
 fn row_versions(batch: &RecordBatch, key: &str, version: &str) -> Vec<TailRow> {
-    let micros = |name: &str| batch.column_by_name(name).map(|c| c.as_primitive::<TimestampMicrosecondType>().clone());
-    let (ids, keys, versions) =
-        (batch.column_by_name("id").map(|c| c.as_string::<i32>().clone()), micros(key), micros(version));
+    let micros =
+        |name: &str| batch.column_by_name(name).and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>()).cloned();
+    let ids = batch.column_by_name("id").and_then(|c| c.as_string_opt::<i32>()).cloned();
+    let (keys, versions) = (micros(key), micros(version));
     let value = |array: &Option<arrow::array::TimestampMicrosecondArray>, i: usize| {
         array.as_ref().filter(|a| !a.is_null(i)).map(|a| a.value(i))
     };
@@ -169,6 +173,10 @@ pub async fn drop_versions(
     .await
     .map_err(|err| LakeError::Task(err.to_string()))??;
     let (bytes, rows, min, max) = rewritten;
+    if rows == file.rows {
+        // None of its versions was committed meanwhile: the staged file stands as it is.
+        return Ok(Some(file));
+    }
     if rows == 0 {
         // Not committed yet: neither copy belongs to the table.
         for path in [&staged, &Path::from(file.path.as_str())] {

@@ -53,14 +53,12 @@ impl Snapshot {
     /// Opens the table at its newest version (see the module docs for what it reads).
     pub async fn load(lake: &Lake, table: &str, meta: &TableMeta) -> Result<Snapshot, LakeError> {
         let mut snapshot = Snapshot::empty(table, meta);
-        if let Some(last) = last_checkpoint(lake, table).await? {
-            let path = layout::delta_checkpoint(table, last.version);
-            let file = get(lake, &path).await?;
-            let lines = manifest::cpu(|| checkpoint::decode(file))
-                .map_err(|err| corrupt(&path, "Delta checkpoint", err.to_string()))?;
-            let actions = snapshot.parse(&path, &lines)?;
-            snapshot.apply(last.version, actions, None);
-            snapshot.checkpointed = Some(last.version);
+        if let Some(last) = last_checkpoint(lake, table).await?
+            // A checkpoint only caches the log: one that is gone or unreadable costs a full replay.
+            && let Err(err) = snapshot.read_checkpoint(lake, last.version).await
+        {
+            tracing::warn!(table, version = last.version, error = %err, "cannot use the checkpoint; reading the whole log");
+            snapshot = Snapshot::empty(table, meta);
         }
         let dir = layout::delta_log_dir(table);
         let listing = match snapshot.version {
@@ -87,6 +85,18 @@ impl Snapshot {
             snapshot.head = Some(manifest::read(lake, table, version + 1).await?);
         }
         Ok(snapshot)
+    }
+
+    async fn read_checkpoint(&mut self, lake: &Lake, version: u64) -> Result<(), LakeError> {
+        let path = layout::delta_checkpoint(&self.table, version);
+        let file = get(lake, &path).await?;
+        let actions = manifest::cpu(|| {
+            let lines = checkpoint::decode(file).map_err(|err| corrupt(&path, "Delta checkpoint", err.to_string()))?;
+            self.parse(&path, &lines)
+        })?;
+        self.apply(version, actions, None);
+        self.checkpointed = Some(version);
+        Ok(())
     }
 
     /// Reads the commits created since this snapshot's version, applies them and returns them.
@@ -176,18 +186,24 @@ impl Snapshot {
 
     /// Writes a checkpoint of this version when [`checkpoint::INTERVAL`] versions have passed since
     /// the last one. A checkpoint is a cache of the log: a crash before or during it loses nothing.
-    pub async fn checkpoint_if_due(&mut self, lake: &Lake) -> Result<bool, LakeError> {
-        let Some(version) = self.version else { return Ok(false) };
+    /// Tombstones older than `retention` are left out, as the protocol lets a writer do: a vacuum
+    /// then judges those files by their own age, which is older still.
+    pub async fn checkpoint_if_due(&mut self, lake: &Lake, retention: Micros) -> Result<(), LakeError> {
+        let Some(version) = self.version else { return Ok(()) };
         let due = version >= self.checkpointed.unwrap_or(0) + checkpoint::INTERVAL;
         if !due {
-            return Ok(false);
+            return Ok(());
         }
-        self.write_checkpoint(lake).await?;
-        Ok(true)
+        let now = lake.store_now().await?;
+        self.tombstones.retain(|_, t| now - t.deleted_at < retention);
+        self.write_checkpoint(lake, version).await
     }
 
-    async fn write_checkpoint(&mut self, lake: &Lake) -> Result<(), LakeError> {
-        let (Some(version), Some(head)) = (self.version, self.head.as_ref()) else { return Ok(()) };
+    async fn write_checkpoint(&mut self, lake: &Lake, version: u64) -> Result<(), LakeError> {
+        let Some(head) = self.head.as_ref() else {
+            let path = layout::delta_commit(&self.table, version);
+            return Err(corrupt(&path, "Delta log", "its newest commit is not close-lake's".into()));
+        };
         let path = layout::delta_checkpoint(&self.table, version);
         let meta_data = match &self.meta_data {
             Some(meta_data) => meta_data.clone(),
@@ -195,9 +211,8 @@ impl Snapshot {
             None => {
                 let first = layout::delta_commit(&self.table, 0);
                 let body = get(lake, &first).await?;
-                self.parse(&first, &body)?
-                    .meta_data
-                    .ok_or_else(|| corrupt(&first, "Delta log", "no metaData".into()))?
+                let parsed = manifest::cpu(|| self.parse(&first, &body))?;
+                parsed.meta_data.ok_or_else(|| corrupt(&first, "Delta log", "no metaData".into()))?
             }
         };
         let protocol =
@@ -206,9 +221,17 @@ impl Snapshot {
         let tombstones: Vec<&Tombstone> = self.tombstones.values().collect();
         let (key, partition_column) = (&self.meta.key, &self.meta.partition_column);
         let encoded = manifest::cpu(|| {
-            let lines =
-                delta::checkpoint_lines(&protocol, &meta_data, head.number, &files, &tombstones, key, partition_column)
-                    .map_err(|err| err.to_string())?;
+            let lines = delta::checkpoint_lines(
+                &self.table,
+                &protocol,
+                &meta_data,
+                head.number,
+                &files,
+                &tombstones,
+                key,
+                partition_column,
+            )
+            .map_err(|err| err.to_string())?;
             checkpoint::encode(&lines).map_err(|err| err.to_string())
         })
         .map_err(|message| corrupt(&path, "Delta checkpoint", message))?;

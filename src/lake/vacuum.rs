@@ -1,5 +1,5 @@
-//! Vacuum and repair: the only places close-lake deletes data files, and the way back from a lake
-//! damaged by hand.
+//! Vacuum, the only way files that a commit removed or never named leave the store (a run deletes
+//! only its own uncommitted files), and the check `close-lake repair` starts from.
 //!
 //! A vacuum deletes, once the retention has passed by the store's clock:
 //! - files a commit removed (a compaction's inputs), counted from the commit that removed them, so
@@ -12,8 +12,8 @@
 //! names the files), and it reads the table's log after listing the files and the leases, so a
 //! file committed meanwhile is seen as live. A commit therefore never names a file a vacuum deleted.
 //!
-//! [`repair`] is for a lake someone damaged by hand: a commit names files that are gone. It commits
-//! their removal, so every reader works again, and reports the key range to backfill.
+//! [`missing_files`] finds the live files that are gone from the store (a lake damaged by hand);
+//! `close-lake repair` (`crate::repair`) commits their removal and prints the backfill.
 
 use std::collections::{HashMap, HashSet};
 
@@ -25,10 +25,7 @@ use super::commit::{delete_if_present, delete_run};
 use super::manifest::FileEntry;
 use super::snapshot::Snapshot;
 use super::{Lake, LakeError, layout, lease};
-use crate::time::{MICROS_PER_DAY, Micros};
-
-/// How long removed and unnamed files stay, by default: Delta's own default for removed files.
-pub const DEFAULT_RETENTION: Micros = 7 * MICROS_PER_DAY;
+use crate::time::Micros;
 
 /// What a vacuum did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -56,6 +53,11 @@ pub async fn vacuum(
         .store()
         .list(Some(&staging_dir))
         .try_collect()
+        .await
+        .map_err(|err| LakeError::store("listing", &staging_dir, err))?;
+    let run_dirs = lake
+        .store()
+        .list_with_delimiter(Some(&staging_dir))
         .await
         .map_err(|err| LakeError::store("listing", &staging_dir, err))?;
     let mut live_runs = lease::live_runs(lake, &table).await?;
@@ -86,8 +88,14 @@ pub async fn vacuum(
         done.deleted += 1;
         done.bytes += meta.size;
     }
-    // A dead run's staging goes once everything in it is older than the retention.
+    // A dead run's staging goes once everything in it is older than the retention. A folder
+    // holding only the temporary file of a write killed midway (local disk: never listed) goes too.
     let mut runs: HashMap<String, (Micros, u64, usize)> = HashMap::new();
+    for dir in &run_dirs.common_prefixes {
+        if let Some(run) = dir.filename() {
+            runs.entry(run.to_string()).or_insert((Micros::MIN, 0, 0));
+        }
+    }
     for meta in &staged {
         let Some(run) = meta.location.prefix_match(&staging_dir).and_then(|mut parts| parts.next()) else { continue };
         let entry = runs.entry(run.as_ref().to_string()).or_insert((Micros::MIN, 0, 0));
@@ -116,7 +124,7 @@ pub async fn vacuum(
 /// Whether something stamped at `since` is within the retention. Stores stamp whole seconds, so a
 /// zero retention ("everything not live, now") skips the comparison rather than keep the last second.
 fn young(now: Micros, since: Micros, retention: Micros) -> bool {
-    retention > 0 && now - since < retention
+    retention > 0 && now.saturating_sub(since) < retention
 }
 
 async fn publishing_paths(lake: &Lake, table: &str, run: &str) -> Result<Vec<String>, LakeError> {
