@@ -7,8 +7,6 @@
 //! vacuum finds them removed longer ago than the retention (the command vacuums at its end).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
 
 use arrow::array::AsArray;
 use arrow::datatypes::TimestampMicrosecondType;
@@ -16,11 +14,11 @@ use arrow::datatypes::TimestampMicrosecondType;
 use crate::config::CompactPlan;
 use crate::convert::arrow_schema;
 use crate::error::Error;
-use crate::lake::commit::{self, Pending};
-use crate::lake::lease::{Lease, Scope};
+use crate::lake::commit::Pending;
+use crate::lake::lease::Scope;
 use crate::lake::manifest::{FileEntry, RunKind, RunStats};
-use crate::lake::vacuum;
-use crate::lake::writer::{PartitionBatch, RunFiles, StagedWriter, TARGET_FILE_BYTES};
+use crate::lake::transaction::{Options, Transaction};
+use crate::lake::writer::{PartitionBatch, StagedWriter, TARGET_FILE_BYTES};
 use crate::lake::{Lake, LakeError, reader};
 use crate::tables::TableSpec;
 use crate::time;
@@ -59,29 +57,29 @@ async fn compact_table(
     plan: &CompactPlan,
     run_id: &str,
 ) -> Result<(usize, usize, usize), LakeError> {
-    commit::leased(
+    let options = Options { lease_ttl: plan.lease_ttl, retention: plan.retention };
+    let meta = spec.lake_meta();
+    Transaction::run(
         lake,
         spec.name,
+        meta,
         &Scope::Table,
         run_id,
-        plan.lease_ttl,
+        options,
         |err| err,
-        async |lease| compact_leased(lake, spec, plan, run_id, lease).await,
+        async |txn| compact_in(spec, plan, txn).await,
     )
     .await
 }
 
-async fn compact_leased(
-    lake: &Lake,
+async fn compact_in(
     spec: &'static TableSpec,
     plan: &CompactPlan,
-    run_id: &str,
-    lease: &Lease,
+    txn: &mut Transaction,
 ) -> Result<(usize, usize, usize), LakeError> {
     let started_at = time::now();
-    let meta = spec.lake_meta();
-    let mut snapshot = commit::recover(lake, spec.name, &meta).await?;
-    let live: Vec<FileEntry> = snapshot.files().cloned().collect();
+    let lake = txn.lake().clone();
+    let live: Vec<FileEntry> = txn.files().cloned().collect();
     let before = live.len();
     let mut by_partition: BTreeMap<String, Vec<FileEntry>> = BTreeMap::new();
     for file in live.into_iter().filter(|f| f.bytes < SMALL_FILE_BYTES) {
@@ -91,22 +89,17 @@ async fn compact_leased(
         files.len() >= 2 && plan.partitions.as_ref().is_none_or(|wanted| wanted.contains(partition))
     });
     if by_partition.is_empty() {
-        vacuum::vacuum(lake, &mut snapshot, plan.retention, run_id).await?;
+        txn.vacuum().await?;
         return Ok((0, before, before));
     }
 
-    let names = RunFiles {
-        table: spec.name,
-        partition_column: spec.partition_column(),
-        run_id: run_id.to_string(),
-        seq: Arc::new(AtomicU32::new(0)),
-    };
+    let names = txn.staging();
     let mut files = Vec::new();
     let mut removed = Vec::new();
     for (partition, inputs) in &by_partition {
         let mut writer = StagedWriter::new(lake.clone(), names.clone(), arrow_schema(spec), TARGET_FILE_BYTES);
         for input in inputs {
-            for batch in reader::batches(lake, input).await? {
+            for batch in reader::batches(&lake, input).await? {
                 let keys = batch
                     .column_by_name(spec.key)
                     .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
@@ -133,9 +126,7 @@ async fn compact_leased(
     );
     let (added, retired) = (files.len(), removed.len());
     let pending = Pending {
-        table: spec.name,
         kind: RunKind::Compact,
-        run_id: run_id.to_string(),
         started_at,
         window,
         files,
@@ -146,12 +137,10 @@ async fn compact_leased(
         version: spec.version,
         removed,
         stats: RunStats { rows, ..RunStats::default() },
-        meta,
-        retention: plan.retention,
     };
-    commit::commit(lake, pending, &mut snapshot, lease).await?;
+    txn.commit(pending).await?;
     // The compaction stands whatever the vacuum meets; the next one tries again.
-    if let Err(err) = vacuum::vacuum(lake, &mut snapshot, plan.retention, run_id).await {
+    if let Err(err) = txn.vacuum().await {
         tracing::warn!(table = spec.name, error = %err, "vacuum failed; the next one will try again");
     }
     Ok((by_partition.len(), before, before - retired + added))

@@ -5,10 +5,11 @@
 
 use crate::config::MaintainPlan;
 use crate::error::Error;
-use crate::lake::commit::{self, Pending};
+use crate::lake::commit::Pending;
 use crate::lake::lease::Scope;
 use crate::lake::manifest::{FileEntry, RunKind, RunStats};
-use crate::lake::{Lake, LakeError, vacuum};
+use crate::lake::transaction::{Options, Transaction};
+use crate::lake::{Lake, LakeError};
 use crate::tables::TableSpec;
 use crate::time;
 
@@ -55,17 +56,17 @@ async fn repair_table(
     plan: &MaintainPlan,
     run_id: &str,
 ) -> Result<Vec<FileEntry>, LakeError> {
-    commit::leased(
+    let options = Options { lease_ttl: plan.lease_ttl, retention: plan.retention };
+    Transaction::run(
         lake,
         spec.name,
+        spec.lake_meta(),
         &Scope::Table,
         run_id,
-        plan.lease_ttl,
+        options,
         |err| err,
-        async |lease| {
-            let meta = spec.lake_meta();
-            let mut snapshot = commit::recover(lake, spec.name, &meta).await?;
-            let missing = vacuum::missing_files(lake, &snapshot).await?;
+        async |txn| {
+            let missing = txn.missing_files().await?;
             if missing.is_empty() {
                 return Ok(missing);
             }
@@ -76,9 +77,7 @@ async fn repair_table(
             );
             let now = time::now();
             let pending = Pending {
-                table: spec.name,
                 kind: RunKind::Repair,
-                run_id: run_id.to_string(),
                 started_at: now,
                 window: (now, now),
                 files: Vec::new(),
@@ -89,10 +88,8 @@ async fn repair_table(
                 version: spec.version,
                 removed: missing.clone(),
                 stats: RunStats::default(),
-                meta,
-                retention: plan.retention,
             };
-            commit::commit(lake, pending, &mut snapshot, lease).await?;
+            txn.commit(pending).await?;
             Ok(missing)
         },
     )

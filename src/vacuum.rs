@@ -4,9 +4,10 @@
 
 use crate::config::MaintainPlan;
 use crate::error::Error;
+use crate::lake::Lake;
 use crate::lake::lease::Scope;
-use crate::lake::vacuum::{self, Vacuumed};
-use crate::lake::{Lake, commit};
+use crate::lake::transaction::{Options, Transaction};
+use crate::lake::vacuum::Vacuumed;
 
 pub async fn run(plan: MaintainPlan) -> Result<(), Error> {
     let lake = plan.dest.open().map_err(Error::Destination)?;
@@ -18,17 +19,17 @@ pub async fn run_on(plan: MaintainPlan, lake: Lake) -> Result<(), Error> {
     let run_id = crate::export::new_run_id();
     let mut failed = 0;
     for spec in &plan.tables {
-        let done = commit::leased(
+        let options = Options { lease_ttl: plan.lease_ttl, retention: plan.retention };
+        let meta = spec.lake_meta();
+        let done = Transaction::run(
             &lake,
             spec.name,
+            meta,
             &Scope::Table,
             &run_id,
-            plan.lease_ttl,
+            options,
             |err| err,
-            async |_| {
-                let mut snapshot = commit::recover(&lake, spec.name, &spec.lake_meta()).await?;
-                vacuum::vacuum(&lake, &mut snapshot, plan.retention, &run_id).await
-            },
+            async |txn| txn.vacuum().await,
         )
         .await;
         match done {

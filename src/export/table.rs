@@ -2,7 +2,6 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -14,13 +13,11 @@ use crate::close::pager::{Pager, Window};
 use crate::config::Mode;
 use crate::convert::Decoder;
 use crate::lake::LakeError;
-use crate::lake::commit::{self, Pending};
-use crate::lake::lease::{Lease, Scope};
+use crate::lake::commit::Pending;
+use crate::lake::lease::Scope;
 use crate::lake::manifest::{Manifest, RunKind, RunStats};
 use crate::lake::reader::{self, Version};
-use crate::lake::snapshot::Snapshot;
-use crate::lake::vacuum;
-use crate::lake::writer::RunFiles;
+use crate::lake::transaction::{Options, Transaction};
 use crate::report::Counters;
 use crate::tables::{Source, TableSpec};
 use crate::time::{self, MICROS_PER_DAY, Micros};
@@ -40,25 +37,23 @@ pub async fn export(
         Mode::Export => Scope::Table,
         Mode::Backfill { from_day, to_day, .. } => Scope::Range { from: from_day.clone(), to: to_day.clone() },
     };
-    let (lake, run_id, ttl) = (&context.lake, &context.run_id, context.plan.lease_ttl);
-    commit::leased(lake, spec.name, &scope, run_id, ttl, lake_error, async |lease| {
-        export_leased(context, spec, counters, lease).await
+    let options = Options { lease_ttl: context.plan.lease_ttl, retention: context.plan.retention };
+    counters.set_phase("opening the table");
+    let (lake, meta) = (&context.lake, spec.lake_meta());
+    Transaction::run(lake, spec.name, meta, &scope, &context.run_id, options, lake_error, async |txn| {
+        export_in(context, spec, counters, txn).await
     })
     .await
 }
 
-async fn export_leased(
+async fn export_in(
     context: &Arc<RunContext>,
     spec: &'static TableSpec,
     counters: &Arc<Counters>,
-    lease: &Lease,
+    txn: &mut Transaction,
 ) -> Result<TableDone, TableError> {
-    let lake = &context.lake;
     let lake_error = |source: LakeError| TableError::Lake { table: spec.name, source: Box::new(source) };
-    counters.set_phase("opening the table");
-    let meta = spec.lake_meta();
-    let mut snapshot = commit::recover(lake, spec.name, &meta).await.map_err(lake_error)?;
-    let head = snapshot.head().cloned();
+    let head = txn.head().cloned();
     let now = context.now;
     let (window, kind) = match &context.plan.mode {
         Mode::Export => (plan_window(context, spec, head.as_ref(), now), RunKind::Export),
@@ -79,7 +74,7 @@ async fn export_leased(
         (Mode::Export, None) => HashSet::new(),
         _ => {
             counters.set_phase("reading the versions the lake holds");
-            versions_in(lake, spec, &snapshot, window).await.map_err(lake_error)?
+            versions_in(txn, spec, window).await.map_err(lake_error)?
         }
     };
     let run = Arc::new(TableRun {
@@ -87,12 +82,7 @@ async fn export_leased(
         spec,
         decoder: Decoder::new(spec, &context.run_id, now),
         seen,
-        files: RunFiles {
-            table: spec.name,
-            partition_column: spec.partition_column(),
-            run_id: context.run_id.clone(),
-            seq: Arc::new(AtomicU32::new(0)),
-        },
+        files: txn.staging(),
         counters: counters.clone(),
     });
     counters.set_phase("");
@@ -116,9 +106,7 @@ async fn export_leased(
         tails.push(output.tail);
     }
     let pending = Pending {
-        table: spec.name,
         kind,
-        run_id: context.run_id.clone(),
         started_at: context.started_at,
         window: (window.lower, window.upper),
         files,
@@ -134,19 +122,10 @@ async fn export_leased(
             retries: counters.retries(),
             coerced: counters.coerced(),
         },
-        meta,
-        retention: context.plan.retention,
     };
-    let Some(manifest) = commit::commit(lake, pending, &mut snapshot, lease).await.map_err(lake_error)? else {
+    let Some(manifest) = txn.commit(pending).await.map_err(lake_error)? else {
         return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing new".into() });
     };
-    if snapshot.checkpointed_now() {
-        counters.set_phase("vacuuming");
-        // The commit stands whatever the vacuum meets; the next checkpoint's vacuum tries again.
-        if let Err(err) = vacuum::vacuum(lake, &mut snapshot, context.plan.retention, &context.run_id).await {
-            tracing::warn!(table = spec.name, error = %err, "vacuum failed; the next one will try again");
-        }
-    }
     let (files, bytes) = (manifest.files.len() as u64, manifest.files.iter().map(|f| f.bytes).sum());
     tracing::info!(table = spec.name, manifest = manifest.number, rows = manifest.stats.rows, files, bookmark = ?manifest.bookmark, "committed");
     Ok(TableDone { files, bytes, outcome: format!("committed #{}", manifest.number) })
@@ -154,16 +133,11 @@ async fn export_leased(
 
 /// Every `(id, version)` the lake holds with a key in `window`, read from the files whose key
 /// range meets it.
-async fn versions_in(
-    lake: &crate::lake::Lake,
-    spec: &TableSpec,
-    snapshot: &Snapshot,
-    window: Window,
-) -> Result<HashSet<Version>, LakeError> {
+async fn versions_in(txn: &Transaction, spec: &TableSpec, window: Window) -> Result<HashSet<Version>, LakeError> {
     let mut held = HashSet::new();
-    for file in snapshot.files() {
+    for file in txn.files() {
         if file.overlaps(window.lower, window.upper) {
-            for (id, key, version) in reader::versions(lake, file, spec.key, spec.version).await? {
+            for (id, key, version) in reader::versions(txn.lake(), file, spec.key, spec.version).await? {
                 if key.is_none_or(|k| window.contains(k)) {
                     held.insert((id, version));
                 }

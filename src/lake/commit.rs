@@ -28,7 +28,7 @@ use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 
 use super::delta::TableMeta;
-use super::lease::{Lease, Scope};
+use super::lease::Lease;
 use super::manifest::{self, FileEntry, Manifest, RunKind, RunStats, TailRow, Totals};
 use super::reader::{self, Version};
 use super::snapshot::Snapshot;
@@ -39,17 +39,24 @@ use crate::time::{self, Micros};
 const COMMIT_ATTEMPTS: usize = 32;
 
 /// Opens a table at its newest version, converting a lake of close-lake 0.1 first.
-pub async fn recover(lake: &Lake, table: &str, meta: &TableMeta) -> Result<Snapshot, LakeError> {
+pub(super) async fn recover(lake: &Lake, table: &str, meta: &TableMeta) -> Result<Snapshot, LakeError> {
     super::upgrade::from_manifests(lake, table, meta).await?;
     Snapshot::load(lake, table, meta).await
+}
+
+/// Who commits: the table, the run, what the table declares, and how long removed files stay (a
+/// checkpoint the run writes forgets older tombstones). The transaction fills it in.
+pub(super) struct Run<'a> {
+    pub table: &'static str,
+    pub run_id: &'a str,
+    pub meta: &'a TableMeta,
+    pub retention: Micros,
 }
 
 /// What a run brings to its commit.
 #[derive(Debug)]
 pub struct Pending {
-    pub table: &'static str,
     pub kind: RunKind,
-    pub run_id: String,
     pub started_at: Micros,
     /// The key range the run read, `[lower, upper)`.
     pub window: (Micros, Micros),
@@ -65,57 +72,54 @@ pub struct Pending {
     /// Files the run retires (a compaction's inputs).
     pub removed: Vec<FileEntry>,
     pub stats: RunStats,
-    /// What the table's first commit declares (its schema and partition column).
-    pub meta: TableMeta,
-    /// How long removed files stay: a checkpoint this run writes forgets older tombstones.
-    pub retention: Micros,
 }
 
 /// Commits a run on top of `snapshot` (the table as the run found it, brought up to date here):
 /// drops versions committed meanwhile by other runs, moves the files into the table folder, creates
 /// the next Delta version. Returns `None` when nothing was left to commit.
-pub async fn commit(
+pub(super) async fn commit(
     lake: &Lake,
+    run: &Run<'_>,
     mut pending: Pending,
     snapshot: &mut Snapshot,
     lease: &Lease,
 ) -> Result<Option<Manifest>, LakeError> {
     for _ in 0..COMMIT_ATTEMPTS {
         let newer = snapshot.update(lake).await?;
-        drop_committed_meanwhile(lake, &mut pending, &newer).await?;
+        drop_committed_meanwhile(lake, run, &mut pending, &newer).await?;
         if pending.files.is_empty() && pending.removed.is_empty() {
-            delete_run(lake, pending.table, &pending.run_id).await?;
+            delete_run(lake, run.table, run.run_id).await?;
             return Ok(None);
         }
         if pending.kind == RunKind::Backfill {
             pending.tail = backfill_tail(lake, &pending, snapshot.head()).await?;
         }
-        let manifest = build(&pending, snapshot.head());
-        publish(lake, &pending).await?;
+        let manifest = build(run, &pending, snapshot.head());
+        publish(lake, run, &pending).await?;
         lease.check().await?;
         let now = lake.store_now().await?;
-        let grown = snapshot.grown_meta_data(&pending.meta);
-        match manifest::create(lake, &manifest, &pending.meta, grown.as_ref(), now).await {
+        let grown = snapshot.grown_meta_data(run.meta);
+        match manifest::create(lake, &manifest, run.meta, grown.as_ref(), now).await {
             Ok(()) => {}
             Err(LakeError::CommitRace { .. }) => continue,
             Err(err) => return Err(err),
         }
         if grown.is_some() {
-            tracing::info!(table = pending.table, "the table's schema gained columns");
+            tracing::info!(table = run.table, "the table's schema gained columns");
         }
         snapshot.committed(&manifest, grown, now);
         // Past the commit point the run has succeeded: the checkpoint only caches the log, and
         // what the run staged is left for a vacuum if it cannot be deleted now.
-        if let Err(err) = snapshot.checkpoint_if_due(lake, pending.retention).await {
-            tracing::warn!(table = pending.table, error = %err, "could not write a Delta checkpoint; a later run will");
+        if let Err(err) = snapshot.checkpoint_if_due(lake, run.retention).await {
+            tracing::warn!(table = run.table, error = %err, "could not write a Delta checkpoint; a later run will");
         }
-        if let Err(err) = delete_run(lake, pending.table, &pending.run_id).await {
-            tracing::warn!(table = pending.table, error = %err, "could not delete the run's staging folder; a vacuum will");
+        if let Err(err) = delete_run(lake, run.table, run.run_id).await {
+            tracing::warn!(table = run.table, error = %err, "could not delete the run's staging folder; a vacuum will");
         }
         return Ok(Some(manifest));
     }
     let number = snapshot.version().map_or(1, |v| v + 2);
-    Err(LakeError::CommitRace { table: pending.table.to_string(), number })
+    Err(LakeError::CommitRace { table: run.table.to_string(), number })
 }
 
 /// The rows of a backfill that the next export will read again (key at or after the final base's
@@ -134,7 +138,12 @@ async fn backfill_tail(lake: &Lake, pending: &Pending, base: Option<&Manifest>) 
 /// Drops from the pending files every version that a commit after the run's base already holds
 /// in the run's key range (files that a later commit retires are read through the
 /// compaction that merged them).
-async fn drop_committed_meanwhile(lake: &Lake, pending: &mut Pending, newer: &[Manifest]) -> Result<(), LakeError> {
+async fn drop_committed_meanwhile(
+    lake: &Lake,
+    run: &Run<'_>,
+    pending: &mut Pending,
+    newer: &[Manifest],
+) -> Result<(), LakeError> {
     let (lower, upper) = pending.window;
     let mut theirs: HashSet<Version> = HashSet::new();
     // A compaction rewrites rows the lake already held, a repair only removes: neither adds versions.
@@ -142,7 +151,7 @@ async fn drop_committed_meanwhile(lake: &Lake, pending: &mut Pending, newer: &[M
         return Ok(());
     }
     let retired: HashSet<&str> = newer.iter().flat_map(|m| &m.removed).map(|f| f.path.as_str()).collect();
-    for other in newer.iter().filter(|m| m.run_id != pending.run_id) {
+    for other in newer.iter().filter(|m| m.run_id != run.run_id) {
         for file in other.files.iter().filter(|f| f.overlaps(lower, upper) && !retired.contains(f.path.as_str())) {
             theirs.extend(
                 reader::versions(lake, file, pending.key, pending.version).await?.into_iter().map(|(id, _, v)| (id, v)),
@@ -159,7 +168,7 @@ async fn drop_committed_meanwhile(lake: &Lake, pending: &mut Pending, newer: &[M
             kept.push(file);
         }
     }
-    tracing::info!(table = pending.table, files = kept.len(), "dropped versions another run committed first");
+    tracing::info!(table = run.table, files = kept.len(), "dropped versions another run committed first");
     pending.files = kept;
     pending.tail.retain(|(id, _, v)| !theirs.contains(&(id.clone(), *v)));
     Ok(())
@@ -167,7 +176,7 @@ async fn drop_committed_meanwhile(lake: &Lake, pending: &mut Pending, newer: &[M
 
 /// The commit of a pending run on top of `base`: the next number, the bookmark (moved only by
 /// exports), the tail of the next export's re-read span, running totals.
-fn build(pending: &Pending, base: Option<&Manifest>) -> Manifest {
+fn build(run: &Run<'_>, pending: &Pending, base: Option<&Manifest>) -> Manifest {
     let previous = base.and_then(|m| m.bookmark_micros);
     let bookmark = match pending.kind {
         RunKind::Export => previous.into_iter().chain(pending.max_key).max(),
@@ -197,10 +206,10 @@ fn build(pending: &Pending, base: Option<&Manifest>) -> Manifest {
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Manifest {
         format: manifest::FORMAT,
-        table: pending.table.to_string(),
+        table: run.table.to_string(),
         number: base.map_or(1, |m| m.number + 1),
         kind: pending.kind,
-        run_id: pending.run_id.clone(),
+        run_id: run.run_id.to_string(),
         started_at: time::format_rfc3339(pending.started_at),
         committed_at: time::format_rfc3339(time::now()),
         window: [time::format_rfc3339(pending.window.0), time::format_rfc3339(pending.window.1)],
@@ -216,15 +225,15 @@ fn build(pending: &Pending, base: Option<&Manifest>) -> Manifest {
         tail,
         stats: RunStats { rows, ..pending.stats.clone() },
         key: pending.key.to_string(),
-        partition_column: pending.meta.partition_column.clone(),
+        partition_column: run.meta.partition_column.clone(),
     }
 }
 
 /// Moves a run's staged files to their final paths, after noting those paths (a vacuum leaves the
 /// files of a run with a live lease alone), and checks every one is there.
 /// Idempotent: a file already moved is skipped, so a run that lost a race publishes again safely.
-async fn publish(lake: &Lake, pending: &Pending) -> Result<(), LakeError> {
-    let note = layout::publishing_note(pending.table, &pending.run_id);
+async fn publish(lake: &Lake, run: &Run<'_>, pending: &Pending) -> Result<(), LakeError> {
+    let note = layout::publishing_note(run.table, run.run_id);
     let paths: Vec<&str> = pending.files.iter().map(|f| f.path.as_str()).collect();
     let body = serde_json::to_vec(&paths).unwrap_or_default();
     lake.store().put(&note, PutPayload::from(body)).await.map_err(|err| LakeError::store("writing", &note, err))?;
@@ -240,35 +249,10 @@ async fn publish(lake: &Lake, pending: &Pending) -> Result<(), LakeError> {
     Ok(())
 }
 
-/// Runs `work` under a lease on `table`: takes the lease, deletes what the run staged if `work`
-/// fails, and releases the lease whatever happened. `lake_error` turns the lease's own failure into
-/// the caller's error.
-pub async fn leased<T, E>(
-    lake: &Lake,
-    table: &str,
-    scope: &Scope,
-    run_id: &str,
-    ttl: Micros,
-    lake_error: impl Fn(LakeError) -> E,
-    work: impl AsyncFnOnce(&Lease) -> Result<T, E>,
-) -> Result<T, E> {
-    let lease = Lease::acquire(lake, table, scope, run_id, ttl).await.map_err(lake_error)?;
-    let result = work(&lease).await;
-    if result.is_err() {
-        discard(lake, table, run_id).await;
-    }
-    if let Err(err) = lease.release().await {
-        // The run's outcome stands; a lease left behind expires, or is taken over at once by the
-        // next run in this process space.
-        tracing::warn!(table, error = %err, "could not release the lease");
-    }
-    result
-}
-
 /// Deletes what a failed run staged (its own folder: nothing a commit names). Files it may have
 /// moved into the table folder are left to a vacuum: the run cannot always know whether its commit
 /// landed. Best effort.
-async fn discard(lake: &Lake, table: &str, run_id: &str) {
+pub(super) async fn discard(lake: &Lake, table: &str, run_id: &str) {
     if let Err(err) = delete_run(lake, table, run_id).await {
         tracing::debug!(table, run_id, error = %err, "could not delete what the failed run staged");
     }

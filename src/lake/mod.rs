@@ -9,6 +9,8 @@
 //!   its newest checkpoint and the commits after it.
 //! - [`reader`] reads committed and staged files back (versions, and rewrites without some).
 //! - [`lease`] keeps two runs from exporting one table at once.
+//! - [`transaction`] is what runs see of all this: a transaction over one table (lease, snapshot,
+//!   staging names, one commit).
 //! - [`commit`] is the protocol: open the table, publish the run's files, create the next version.
 //! - [`vacuum`] deletes removed and unnamed files after the retention; `repair` mends a damaged lake.
 //! - [`notes`] keeps small facts beside the tables for `status` (the key's role).
@@ -25,6 +27,7 @@ pub mod notes;
 pub mod reader;
 pub mod snapshot;
 pub mod store;
+pub mod transaction;
 pub mod upgrade;
 pub mod vacuum;
 pub mod writer;
