@@ -10,7 +10,8 @@
 //!
 //! It never touches what a run holding a live lease staged or is publishing (its publishing note
 //! names the files), and it reads the table's log after listing the files and the leases, so a
-//! file committed meanwhile is seen as live. A commit therefore never names a file a vacuum deleted.
+//! file committed meanwhile is seen as live. A commit therefore never names a file a vacuum deleted,
+//! as long as runs commit within their lease (docs/design.md, "Known limits", on `--retention 0s`).
 //!
 //! [`missing_files`] finds the live files that are gone from the store (a lake damaged by hand);
 //! `close-lake repair` (`crate::repair`) commits their removal and prints the backfill.
