@@ -20,6 +20,9 @@ pub struct Dataset {
     pub events: Vec<Value>,
     /// Leads with nested contacts and opportunities.
     pub leads: Vec<Value>,
+    /// Opportunities as `/opportunity/` lists them: generated as the copies leads embed, then changed
+    /// on their own by mutations.
+    pub opportunities: Vec<Value>,
     /// Tasks of every type (`_type` lead, email_followup, ...).
     pub tasks: Vec<Value>,
     /// Every user, active or deactivated (an exporter must export both); the first one answers `/me/`.

@@ -168,6 +168,7 @@ pub(crate) enum Generated {
     Deactivated(String),
     CustomField(String, Value),
     Lead(Value),
+    Opportunity(Value),
     Activity(Value),
     Task(Value),
     Event(Value),
@@ -192,7 +193,11 @@ pub(crate) fn generate_each(spec: &GenSpec, out: &mut dyn FnMut(Generated)) {
     for (object_type, field) in people::custom_fields(&mut ctx) {
         out(Generated::CustomField(object_type, field));
     }
-    leads::leads(&mut ctx, spec.leads, &mut |v| out(Generated::Lead(v)));
+    leads::leads(&mut ctx, spec.leads, &mut |v| {
+        let embedded = v.get("opportunities").and_then(Value::as_array).cloned().unwrap_or_default();
+        embedded.into_iter().for_each(|o| out(Generated::Opportunity(o)));
+        out(Generated::Lead(v))
+    });
     activities::activities(&mut ctx, spec.activities, &mut |v| out(Generated::Activity(v)));
     tasks::tasks(&mut ctx, spec.tasks, &mut |v| out(Generated::Task(v)));
     events::events(&mut ctx, spec.events, &mut |v| out(Generated::Event(v)));
@@ -207,6 +212,7 @@ impl Dataset {
             Generated::Deactivated(id) => d.deactivated_users.push(id),
             Generated::CustomField(t, v) => d.custom_fields.push((t, v)),
             Generated::Lead(v) => d.leads.push(v),
+            Generated::Opportunity(v) => d.opportunities.push(v),
             Generated::Activity(v) => d.activities.push(v),
             Generated::Task(v) => d.tasks.push(v),
             Generated::Event(v) => d.events.push(v),

@@ -20,6 +20,7 @@ use crate::time::{close_ts, date_only};
 enum Kind {
     Activities,
     Leads,
+    Opportunities,
     Tasks,
 }
 
@@ -28,6 +29,7 @@ impl Kind {
         match self {
             Kind::Activities => "activities",
             Kind::Leads => "leads",
+            Kind::Opportunities => "opportunities",
             Kind::Tasks => "tasks",
         }
     }
@@ -35,7 +37,7 @@ impl Kind {
     fn row(self, v: &Value) -> Row {
         match self {
             Kind::Activities => Row::new(v, "date_created", "_type"),
-            Kind::Leads => Row::new(v, "date_updated", ""),
+            Kind::Leads | Kind::Opportunities => Row::new(v, "date_updated", ""),
             Kind::Tasks => Row::new(v, "date_updated", "_type"),
         }
     }
@@ -46,6 +48,7 @@ impl Kind {
         match self {
             Kind::Activities => activity_by_type(t).map_or("activity", |k| k.event_object_type).to_string(),
             Kind::Leads => "lead".to_string(),
+            Kind::Opportunities => "opportunity".to_string(),
             Kind::Tasks => task_event_object_type(t),
         }
     }
@@ -60,6 +63,7 @@ impl Kind {
         match self {
             Kind::Activities => &mut store.activities,
             Kind::Leads => &mut store.leads,
+            Kind::Opportunities => &mut store.opportunities,
             Kind::Tasks => &mut store.tasks,
         }
     }
@@ -93,6 +97,25 @@ impl<'a> Editor<'a> {
     pub fn update_leads(&mut self, n: usize) {
         let description = json!(format!("Edited by close-sim at {}", close_ts(self.at)));
         self.update(Kind::Leads, n, |_| vec![("description", description.clone())]);
+    }
+
+    /// Opportunities change on their own: the copies their leads embed stay as they were.
+    pub fn update_opportunities(&mut self, n: usize) {
+        self.update(Kind::Opportunities, n, |v| {
+            let confidence = v.get("confidence").and_then(Value::as_i64).unwrap_or(0);
+            vec![("confidence", json!((confidence + 10) % 100))]
+        });
+    }
+
+    pub fn delete_opportunities(&mut self, n: usize) {
+        let mut picks = oldest(self.store.opportunities.rows.iter(), n);
+        picks.sort_unstable_by(|a, b| b.cmp(a));
+        for p in picks {
+            let previous = self.store.opportunities.rows.remove(p).value();
+            let lead = Kind::Opportunities.lead_id(&previous);
+            self.log("deleted", "opportunities", "opportunity".into(), lead, vec![], Value::Null, previous);
+        }
+        self.store.opportunities.reindex();
     }
 
     pub fn update_tasks(&mut self, n: usize) {
@@ -178,9 +201,14 @@ impl<'a> Editor<'a> {
                 }
             }
             set(&mut v, "id", json!(id));
+            let embedded = v.get("opportunities").and_then(Value::as_array).cloned().unwrap_or_default();
+            for mut opportunity in embedded {
+                self.insert(Kind::Opportunities, &mut opportunity, "oppo_", &["date_created", "date_updated"]);
+            }
             self.insert(Kind::Leads, &mut v, "lead_", &["date_created", "date_updated"]);
         }
         self.store.leads.reindex();
+        self.store.opportunities.reindex();
     }
 
     /// Appends `v` under a fresh id (unless it already got one) with `date_fields` set to `at`. Appending keeps
@@ -207,9 +235,27 @@ impl<'a> Editor<'a> {
         for p in picks {
             let previous = self.store.leads.rows.remove(p).value();
             let id = Kind::Leads.lead_id(&previous);
+            // Deleting a lead deletes its opportunities, each with its own event.
+            let mut owned: Vec<usize> = (0..self.store.opportunities.rows.len())
+                .filter(|&o| Kind::Opportunities.lead_id(&self.store.opportunities.rows[o].value()) == id)
+                .collect();
+            owned.sort_unstable_by(|a, b| b.cmp(a));
+            for o in owned {
+                let opportunity = self.store.opportunities.rows.remove(o).value();
+                self.log(
+                    "deleted",
+                    "opportunities",
+                    "opportunity".into(),
+                    id.clone(),
+                    vec![],
+                    Value::Null,
+                    opportunity,
+                );
+            }
             self.log("deleted", "leads", "lead".into(), id, vec![], Value::Null, previous);
         }
         self.store.leads.reindex();
+        self.store.opportunities.reindex();
     }
 
     pub fn update_users(&mut self, n: usize) {

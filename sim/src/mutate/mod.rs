@@ -32,6 +32,9 @@ pub struct Mutation {
     pub update_leads: usize,
     pub new_leads: usize,
     pub delete_leads: usize,
+    /// Opportunities change on their own: their leads' embedded copies stay as they were.
+    pub update_opportunities: usize,
+    pub delete_opportunities: usize,
     pub update_tasks: usize,
     pub new_tasks: usize,
     pub update_users: usize,
@@ -53,6 +56,8 @@ impl Default for Mutation {
             update_leads: 0,
             new_leads: 0,
             delete_leads: 0,
+            update_opportunities: 0,
+            delete_opportunities: 0,
             update_tasks: 0,
             new_tasks: 0,
             update_users: 0,
@@ -81,6 +86,8 @@ pub fn apply(store: &mut Store, rng: &mut StdRng, m: &Mutation) -> MutationRepor
     ed.update_leads(m.update_leads);
     ed.new_leads(m.new_leads);
     ed.delete_leads(m.delete_leads);
+    ed.update_opportunities(m.update_opportunities);
+    ed.delete_opportunities(m.delete_opportunities);
     ed.update_tasks(m.update_tasks);
     ed.new_tasks(m.new_tasks);
     ed.update_users(m.update_users);

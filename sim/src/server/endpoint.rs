@@ -19,6 +19,7 @@ pub enum Endpoint {
     /// `/activity/` (`None`) or one type's `/activity/<type>/`.
     Activities(Option<&'static ActivityKind>),
     Tasks,
+    Opportunities,
     Leads,
     Lead(String),
     Events,
@@ -79,6 +80,38 @@ const TASK_PARAMS: &[&str] = &[
     "_order_by",
 ];
 
+const OPPORTUNITY_PARAMS: &[&str] = &[
+    "_limit",
+    "_skip",
+    "_fields",
+    "lead_id",
+    "lead_id__in",
+    "user_id",
+    "user_id__in",
+    "status_id",
+    "status_id__in",
+    "status_type",
+    "status_type__in",
+    "status_label",
+    "status_label__in",
+    "value_period",
+    "value_period__in",
+    "date_created__gt",
+    "date_created__gte",
+    "date_created__lt",
+    "date_created__lte",
+    "date_updated__gt",
+    "date_updated__gte",
+    "date_updated__lt",
+    "date_updated__lte",
+    "date_won",
+    "date_won__gt",
+    "date_won__gte",
+    "date_won__lt",
+    "date_won__lte",
+    "_order_by",
+];
+
 const EVENT_PARAMS: &[&str] = &[
     "date_updated__gte",
     "date_updated__lte",
@@ -107,6 +140,7 @@ impl Endpoint {
             ["activity"] => Endpoint::Activities(None),
             ["activity", kind @ ..] => Endpoint::Activities(Some(activity_by_endpoint(&kind.join("/"))?)),
             ["task"] => Endpoint::Tasks,
+            ["opportunity"] => Endpoint::Opportunities,
             ["lead"] => Endpoint::Leads,
             ["lead", id] if id.starts_with("lead_") => Endpoint::Lead((*id).to_string()),
             ["event"] => Endpoint::Events,
@@ -125,6 +159,7 @@ impl Endpoint {
             Endpoint::Me => "me",
             Endpoint::Activities(_) => "activity",
             Endpoint::Tasks => "task",
+            Endpoint::Opportunities => "opportunity",
             Endpoint::Leads | Endpoint::Lead(_) => "lead",
             Endpoint::Events => "event",
             Endpoint::CustomFields(_) => "custom_field",
@@ -143,6 +178,7 @@ impl Endpoint {
         match self {
             Endpoint::Activities(_) => ACTIVITY_PARAMS,
             Endpoint::Tasks => TASK_PARAMS,
+            Endpoint::Opportunities => OPPORTUNITY_PARAMS,
             Endpoint::Leads => LEAD_PARAMS,
             Endpoint::Events => EVENT_PARAMS,
             Endpoint::CustomFields(_) | Endpoint::Users => LISTING_PARAMS,
@@ -188,6 +224,7 @@ mod tests {
         let lead_changes = p("/api/v1/activity/status_change/lead/");
         assert!(matches!(lead_changes, Some(Endpoint::Activities(Some(k))) if k.type_name == "LeadStatusChange"));
         assert_eq!(p("/api/v1/task"), Some(Endpoint::Tasks));
+        assert_eq!(p("/api/v1/opportunity/"), Some(Endpoint::Opportunities));
         assert_eq!(p("/api/v1/custom_field/shared/"), Some(Endpoint::CustomFields("shared")));
         assert_eq!(p("/api/v1/lead/lead_x/"), Some(Endpoint::Lead("lead_x".into())));
         assert_eq!(p("/api/v1/user/user_x/").map(|e| e.group()), Some("user"));

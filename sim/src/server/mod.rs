@@ -17,6 +17,7 @@ mod faults;
 mod gate;
 mod lead_query;
 mod leads;
+mod opportunities;
 mod params;
 mod replay;
 mod respond;

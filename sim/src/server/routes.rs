@@ -15,7 +15,7 @@ use chrono::Utc;
 use super::endpoint::Endpoint;
 use super::params::Params;
 use super::respond::ApiError;
-use super::{Shared, activities, events, faults, gate, leads, search, small, tasks, users};
+use super::{Shared, activities, events, faults, gate, leads, opportunities, search, small, tasks, users};
 use crate::config::SimConfig;
 use crate::time::http_date;
 
@@ -90,6 +90,7 @@ fn serve(shared: &Shared, config: &SimConfig, request: Request) -> Result<String
         Endpoint::Me => users::me(&store, config, &params),
         Endpoint::Activities(kind) => activities::activities(&store, config, &params, *kind, path),
         Endpoint::Tasks => tasks::tasks(&store, config, &params),
+        Endpoint::Opportunities => opportunities::opportunities(&store, config, &params),
         Endpoint::Leads => leads::leads(&store, config, &params),
         Endpoint::Lead(id) => leads::lead(&store, &params, id),
         Endpoint::Events => events::events(&store, config, &params, Utc::now()),

@@ -53,6 +53,7 @@ impl CustomFieldRow {
 struct Builder {
     activities: Vec<Row>,
     tasks: Vec<Row>,
+    opportunities: Vec<Row>,
     leads: Vec<Row>,
     events: Vec<Row>,
     custom_fields: Vec<CustomFieldRow>,
@@ -67,6 +68,7 @@ impl Builder {
             Generated::Deactivated(id) => self.deactivated_users.push(id),
             Generated::CustomField(t, v) => self.custom_fields.push(CustomFieldRow::new(t, &v)),
             Generated::Lead(v) => self.leads.push(Row::new(&v, "date_updated", "")),
+            Generated::Opportunity(v) => self.opportunities.push(Row::new(&v, "date_updated", "")),
             Generated::Activity(v) => self.activities.push(Row::new(&v, "date_created", "_type")),
             Generated::Task(v) => self.tasks.push(Row::new(&v, "date_updated", "_type")),
             Generated::Event(v) => self.events.push(Row::new(&v, "date_updated", "object_type")),
@@ -77,6 +79,7 @@ impl Builder {
         Store {
             activities: Table::new(self.activities),
             tasks: Table::new(self.tasks),
+            opportunities: Table::new(self.opportunities),
             leads: Table::new(self.leads),
             events: Table::new(self.events),
             custom_fields: self.custom_fields,
@@ -92,6 +95,8 @@ impl Builder {
 pub struct Store {
     pub activities: Table,
     pub tasks: Table,
+    /// Opportunities as `/opportunity/` lists them (leads embed copies that may be older).
+    pub opportunities: Table,
     pub leads: Table,
     pub events: Table,
     pub custom_fields: Vec<CustomFieldRow>,
@@ -112,6 +117,7 @@ impl Store {
         dataset.deactivated_users.into_iter().for_each(|id| b.add(Generated::Deactivated(id)));
         dataset.custom_fields.into_iter().for_each(|(t, v)| b.add(Generated::CustomField(t, v)));
         dataset.leads.into_iter().for_each(|v| b.add(Generated::Lead(v)));
+        dataset.opportunities.into_iter().for_each(|v| b.add(Generated::Opportunity(v)));
         dataset.activities.into_iter().for_each(|v| b.add(Generated::Activity(v)));
         dataset.tasks.into_iter().for_each(|v| b.add(Generated::Task(v)));
         dataset.events.into_iter().for_each(|v| b.add(Generated::Event(v)));
@@ -133,6 +139,7 @@ impl Store {
             custom_fields: self.custom_fields.iter().map(|f| (f.object_type.clone(), f.row.value())).collect(),
             events: values(&self.events),
             leads: values(&self.leads),
+            opportunities: values(&self.opportunities),
             tasks: values(&self.tasks),
             users: self.users.iter().map(Row::value).collect(),
             deactivated_users: self.deactivated_users.clone(),

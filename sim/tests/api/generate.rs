@@ -96,8 +96,10 @@ async fn an_empty_dataset_still_serves_and_mutates_from_templates() {
         ..Default::default()
     };
     let report = sim.mutate(&m);
-    assert_eq!(report.changed_ids["event_log"].len(), 5);
+    let opportunities = report.changed_ids.get("opportunities").map_or(0, Vec::len);
+    assert_eq!(report.changed_ids["event_log"].len(), 5 + opportunities, "the template lead's opportunities too");
     let d = sim.snapshot();
+    assert_eq!(d.opportunities.len(), opportunities);
     assert_eq!((d.leads.len(), d.activities.len(), d.tasks.len(), d.custom_fields.len()), (1, 2, 1, 1));
     let types: BTreeSet<&str> = d.activities.iter().map(|a| str_of(a, "_type")).collect();
     assert_eq!(types.len(), 2);

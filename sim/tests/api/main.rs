@@ -10,6 +10,7 @@ mod lead_index;
 mod leads;
 mod lists;
 mod mutate;
+mod opportunities;
 mod params;
 mod replay;
 mod schedule;

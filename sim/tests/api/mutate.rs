@@ -24,6 +24,8 @@ async fn updates_inserts_and_deletes_are_visible_and_logged() {
         update_leads: 3,
         new_leads: 2,
         delete_leads: 1,
+        update_opportunities: 0,
+        delete_opportunities: 0,
         update_tasks: 2,
         new_tasks: 1,
         update_users: 1,
@@ -33,10 +35,10 @@ async fn updates_inserts_and_deletes_are_visible_and_logged() {
     };
     let report = api.sim.mutate(&m);
     let n = |table: &str| report.changed_ids.get(table).map_or(0, Vec::len);
-    assert_eq!(
-        [n("activities"), n("leads"), n("tasks"), n("users"), n("custom_fields"), n("event_log")],
-        [5, 6, 3, 1, 2, 17]
-    );
+    assert_eq!([n("activities"), n("leads"), n("tasks"), n("users"), n("custom_fields")], [5, 6, 3, 1, 2]);
+    // One event per change, and one per opportunity the new leads brought or the deleted lead took along.
+    assert!(n("opportunities") > 0, "the cloned leads embed opportunities");
+    assert_eq!(n("event_log"), 17 + n("opportunities"));
     let after = api.sim.snapshot();
     assert_eq!(after.leads.len(), before.leads.len() + 1);
     assert_eq!(after.activities.len(), before.activities.len() + 3);
@@ -65,16 +67,18 @@ async fn updates_inserts_and_deletes_are_visible_and_logged() {
 
     // The event log: one event per change, naive timestamps equal to `at`, newest first.
     let r = api.get("/event/", &[("date_updated__gte", &naive(at))]).await;
-    assert_eq!(r.data().len(), 17);
+    assert_eq!(r.data().len(), 17 + n("opportunities"));
     assert!(r.data().iter().all(|e| e["date_updated"] == naive(at).as_str()));
-    let deleted = r.data().iter().find(|e| e["action"] == "deleted").expect("a delete event");
+    let deleted =
+        r.data().iter().find(|e| e["action"] == "deleted" && e["object_type"] == "lead").expect("a delete event");
     assert_eq!((str_of(deleted, "object_type"), str_of(deleted, "object_id")), ("lead", deleted_id.as_str()));
     assert!(deleted["data"].is_null() && deleted["previous_data"]["id"] == deleted_id.as_str());
     let updated = r.data().iter().find(|e| e["action"] == "updated" && e["object_type"] == "lead").expect("one");
     assert!(updated["changed_fields"].as_array().is_some_and(|f| f.contains(&Value::from("date_updated"))));
     assert_eq!(updated["data"]["date_updated"], at_s.as_str());
     assert!(updated["previous_data"]["date_updated"].is_string());
-    assert_eq!(r.data().iter().filter(|e| e["action"] == "created").count(), 7);
+    let created = |e: &&Value| e["action"] == "created" && e["object_type"] != "opportunity";
+    assert_eq!(r.data().iter().filter(created).count(), 7);
 }
 
 #[tokio::test]
