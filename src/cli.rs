@@ -99,7 +99,8 @@ pub struct ExportArgs {
     /// [env: CLOSE_LAKE_DEST] [default: ./lake]
     #[arg(long, value_name = "URL")]
     pub dest: Option<String>,
-    /// Comma-separated tables: activities, custom_fields, event_log, leads, tasks, users [default: all]
+    /// Comma-separated tables: activities, custom_fields, event_log, leads, opportunities, tasks, users
+    /// [default: all]
     #[arg(long, value_name = "LIST")]
     pub tables: Option<String>,
     /// First day (midnight UTC, inclusive) read by tables that have no bookmark yet

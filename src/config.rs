@@ -413,7 +413,7 @@ mod tests {
     #[test]
     fn defaults_cover_all_tables() {
         let plan = ExportPlan::from_args(&args(), &env()).unwrap();
-        assert_eq!(plan.tables.len(), 6);
+        assert_eq!(plan.tables.len(), tables::all().len());
         assert_eq!(plan.api.base_url.as_str(), "https://api.close.com/api/v1/");
         assert_eq!(plan.lag, 300 * time::MICROS_PER_SECOND);
         assert!(plan.start.is_none());

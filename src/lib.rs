@@ -9,7 +9,7 @@
 //! ```
 //!
 //! - [`cli`] declares the command line; [`config`] validates it into a plan before any I/O.
-//! - [`tables`] holds the six table declarations; everything else is generic over them.
+//! - [`tables`] holds the table declarations; everything else is generic over them.
 //! - [`close`] owns HTTP: auth, rate limits, retries, paging. It knows nothing of Arrow.
 //! - [`convert`] turns a page of Close JSON into an Arrow record batch against a table's schema.
 //! - [`lake`] owns the destination: stores, layout, Parquet files, the Delta log, leases.

@@ -20,7 +20,7 @@ ext = glob.glob(os.path.join(sys.prefix, "lib", "python*", "site-packages", "duc
 con = duckdb.connect(config={"extension_directory": ext[0]} if ext else {})
 con.execute("LOAD delta")
 out = {}
-for t in ["activities", "custom_fields", "event_log", "leads", "tasks", "users"]:
+for t in ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"]:
     if reader == "delta":
         rel = f"delta_scan('{lake}/{t}')"
     else:
@@ -42,7 +42,7 @@ const EARLY_READER: &str = r#"
 import json, sys
 from deltalake import DeltaTable
 lake = sys.argv[1]
-tables = {t: DeltaTable(f"{lake}/{t}") for t in ["activities", "custom_fields", "event_log", "leads", "tasks", "users"]}
+tables = {t: DeltaTable(f"{lake}/{t}") for t in ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"]}
 print("opened", flush=True)
 sys.stdin.readline()
 print(json.dumps({t: sorted(dt.to_pyarrow_table(columns=["id"]).column("id").to_pylist()) for t, dt in tables.items()}), flush=True)

@@ -18,7 +18,7 @@ ext = glob.glob(os.path.join(sys.prefix, "lib", "python*", "site-packages", "duc
 con = duckdb.connect(config={"extension_directory": ext[0]} if ext else {})
 con.execute("LOAD delta")
 out = {}
-for table in ["activities", "custom_fields", "event_log", "leads", "tasks", "users"]:
+for table in ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"]:
     path = f"{lake}/{table}"
     duck = con.execute(f"select id, epoch_us(date_updated) from delta_scan('{path}')").fetchall()
     dt = DeltaTable(path)

@@ -28,6 +28,8 @@ async fn a_second_run_exports_only_what_changed(backend: Backend) {
         delete_leads: 1,
         update_tasks: 4,
         new_tasks: 2,
+        update_opportunities: 3,
+        delete_opportunities: 1,
         update_users: 1,
         update_custom_fields: 1,
         new_custom_fields: 1,
@@ -62,7 +64,7 @@ async fn a_second_run_exports_only_what_changed(backend: Backend) {
     // Requests follow the change, not the size of the account.
     let second = h.sim.request_counts();
     eprintln!("requests per group, first run {first_requests:?}, second run {second:?}");
-    for group in ["activity", "lead", "task", "event"] {
+    for group in ["activity", "lead", "opportunity", "task", "event"] {
         let (before, after) =
             (first_requests.get(group).copied().unwrap_or(0), second.get(group).copied().unwrap_or(0));
         assert!(after <= 3, "{group}: {after} requests for a handful of changes (first run: {before})");

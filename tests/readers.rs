@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 const READ: &str = r#"
 import json, sys
 reader, lake = sys.argv[1], sys.argv[2]
-tables = ["activities", "custom_fields", "event_log", "leads", "tasks", "users"]
+tables = ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"]
 out = {}
 if reader == "duckdb":
     import duckdb

@@ -1,4 +1,4 @@
-//! The six table declarations. Columns list what Close documents; anything else a record carries
+//! The table declarations. Columns list what Close documents; anything else a record carries
 //! lands in the extras column, so a field missing here is kept, just untyped.
 
 use super::{Endpoint, KeyFilter, Replication, Source, TableSpec, col};
@@ -8,7 +8,63 @@ pub fn all() -> &'static [TableSpec] {
     &TABLES
 }
 
-static TABLES: [TableSpec; 6] = [ACTIVITIES, CUSTOM_FIELDS, EVENT_LOG, LEADS, TASKS, USERS];
+static TABLES: [TableSpec; 7] = [ACTIVITIES, CUSTOM_FIELDS, EVENT_LOG, LEADS, OPPORTUNITIES, TASKS, USERS];
+
+/// Opportunities through `/opportunity/`, a `date_updated` window sorted by `date_updated`: their
+/// own records, fresher than the copies leads embed (Close does not move a lead's `date_updated`
+/// when its opportunities change). Deletes are in the event log.
+const OPPORTUNITIES: TableSpec = TableSpec {
+    name: "opportunities",
+    replication: Replication::Cdc,
+    source: Source::Keyset {
+        path: "opportunity/",
+        filter: KeyFilter::Params,
+        order_by: None,
+        granule: MICROS_PER_MILLI,
+        limit: 100,
+        params: &[],
+    },
+    key: "date_updated",
+    version: "date_updated",
+    lookback: 0,
+    retention_days: None,
+    columns: &[
+        col!("id", Str),
+        col!("lead_id", Str),
+        col!("lead_name", Str),
+        col!("contact_id", Str),
+        col!("contact_name", Str),
+        col!("organization_id", Str),
+        col!("user_id", Str),
+        col!("user_name", Str),
+        col!("status_id", Str),
+        col!("status_label", Str),
+        col!("status_display_name", Str),
+        col!("status_type", Str),
+        col!("pipeline_id", Str),
+        col!("pipeline_name", Str),
+        col!("value", Int),
+        col!("value_period", Str),
+        col!("value_currency", Str),
+        col!("value_formatted", Str),
+        col!("annualized_value", Int),
+        col!("expected_value", Int),
+        col!("annualized_expected_value", Int),
+        col!("confidence", Int),
+        col!("note", Str),
+        col!("date_won", Date),
+        col!("date_lost", Date),
+        col!("created_by", Str),
+        col!("created_by_name", Str),
+        col!("updated_by", Str),
+        col!("updated_by_name", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+        col!("integration_links", Json),
+        col!("attachments", Json),
+        col!("custom_by_id", Json),
+    ],
+};
 
 /// All activity types through `/activity/`. Close cannot list activities by modification time, so
 /// every run re-reads the last 24 hours of creations and keeps the versions it has not seen.

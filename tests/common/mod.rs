@@ -17,7 +17,7 @@ use close_sim::{Dataset, GenSpec, SimConfig, SimHandle};
 use serde_json::Value;
 
 pub const API_KEY: &str = "sim-key";
-pub const TABLES: [&str; 6] = ["activities", "custom_fields", "event_log", "leads", "tasks", "users"];
+pub const TABLES: [&str; 7] = ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"];
 
 pub use lake::{Backend, TestLake};
 
@@ -182,6 +182,7 @@ pub fn expected_versions(data: &Dataset) -> BTreeMap<&'static str, BTreeSet<(Str
         ("custom_fields", versions(data.custom_fields.iter().map(|(_, r)| r))),
         ("event_log", versions(&data.events)),
         ("leads", versions(&data.leads)),
+        ("opportunities", versions(&data.opportunities)),
         ("tasks", versions(&data.tasks)),
         ("users", versions(&data.users)),
     ])
@@ -241,7 +242,7 @@ con = duckdb.connect(config={"extension_directory": extensions[0]} if extensions
 con.execute("LOAD delta")
 if setup:
     con.execute(setup)
-for table in ["activities", "custom_fields", "event_log", "leads", "tasks", "users"]:
+for table in ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"]:
     key = keys.get(table, "date_updated")
     rel = f"delta_scan('{lake}/{table}')"
     types = dict(con.execute(f"select column_name, column_type from (describe select * from {rel})").fetchall())
