@@ -27,6 +27,7 @@ async fn every_field_of_every_real_record_is_recoverable() {
         "custom_fields": data.custom_fields.iter().map(|(_, r)| r).collect::<Vec<_>>(),
         "event_log": data.events,
         "leads": data.leads,
+        "opportunities": data.opportunities,
         "tasks": data.tasks,
         "users": data.users,
     });

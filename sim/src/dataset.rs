@@ -50,7 +50,7 @@ impl Dataset {
 
     /// Reads recorded streams: `*_activities` (except `custom_activities`, which are activity type definitions)
     /// become activities, `*_tasks` tasks, `<type>_custom_fields` custom fields of that object type, and `leads`,
-    /// `events`, `users` their tables (no user is deactivated). Other streams are ignored, and so are lines that
+    /// `opportunities`, `events`, `users` their tables (no user is deactivated). Other streams are ignored, and so are lines that
     /// are not JSON objects.
     pub fn from_real_records(path: &Path) -> std::io::Result<Dataset> {
         let file = std::fs::File::open(path)?;
@@ -74,6 +74,7 @@ impl Dataset {
         }
         match stream {
             "leads" => self.leads.push(record),
+            "opportunities" => self.opportunities.push(record),
             "events" => self.events.push(record),
             "users" => self.users.push(record),
             "custom_activities" => {}
