@@ -35,19 +35,14 @@ pub async fn run(plan: CompactPlan) -> Result<(), Error> {
 /// Runs the command on a lake opened by the caller.
 pub async fn run_on(plan: CompactPlan, lake: Lake) -> Result<(), Error> {
     let run_id = crate::export::new_run_id();
-    let mut failed = 0;
-    for spec in &plan.tables {
-        match compact_table(&lake, spec, &plan, &run_id).await {
-            Ok((partitions, before, after)) => {
-                println!("{:<14} {partitions} partitions compacted, {before} files -> {after}", spec.name)
-            }
-            Err(err) => {
-                failed += 1;
-                eprintln!("close-lake: {}: {}", spec.name, crate::report::one_line(&err.to_string()));
-            }
-        }
-    }
-    if failed > 0 { Err(Error::TablesFailed { failed, total: plan.tables.len() }) } else { Ok(()) }
+    crate::report::each_table(
+        &plan.tables,
+        async |spec| compact_table(&lake, spec, &plan, &run_id).await,
+        |spec, (partitions, before, after)| {
+            println!("{:<14} {partitions} partitions compacted, {before} files -> {after}", spec.name)
+        },
+    )
+    .await
 }
 
 /// Returns the partitions compacted and the table's file count before and after.

@@ -16,37 +16,33 @@ use crate::time;
 pub async fn run(plan: MaintainPlan) -> Result<(), Error> {
     let lake = plan.dest.open().map_err(Error::Destination)?;
     let run_id = crate::export::new_run_id();
-    let mut failed = 0;
-    for spec in &plan.tables {
-        match repair_table(&lake, spec, &plan, &run_id).await {
-            Ok(missing) if missing.is_empty() => println!("{:<14} every committed file is there", spec.name),
-            Ok(missing) => {
-                let rows: u64 = missing.iter().map(|f| f.rows).sum();
-                let keys = |f: &FileEntry, max: bool| {
-                    let value = if max { f.max_key.as_deref() } else { f.min_key.as_deref() };
-                    value.and_then(time::parse_timestamp)
-                };
-                let from = missing.iter().filter_map(|f| keys(f, false)).min();
-                let to = missing.iter().filter_map(|f| keys(f, true)).max();
-                println!("{:<14} {} missing files ({rows} rows) removed from the table", spec.name, missing.len());
-                if let (Some(from), Some(to)) = (from, to) {
-                    let day = |micros| time::to_datetime(micros).format("%Y-%m-%d").to_string();
-                    println!(
-                        "{:<14} read them again with: close-lake backfill --tables {} --from {} --to {}",
-                        spec.name,
-                        spec.name,
-                        day(from),
-                        day(to + time::MICROS_PER_DAY)
-                    );
-                }
-            }
-            Err(err) => {
-                failed += 1;
-                eprintln!("close-lake: {}: {}", spec.name, crate::report::one_line(&err.to_string()));
-            }
-        }
+    crate::report::each_table(&plan.tables, async |spec| repair_table(&lake, spec, &plan, &run_id).await, report).await
+}
+
+/// What `repair` found in a table, and the backfill that reads the missing files again.
+fn report(spec: &'static TableSpec, missing: Vec<FileEntry>) {
+    if missing.is_empty() {
+        println!("{:<14} every committed file is there", spec.name);
+        return;
     }
-    if failed > 0 { Err(Error::TablesFailed { failed, total: plan.tables.len() }) } else { Ok(()) }
+    let rows: u64 = missing.iter().map(|f| f.rows).sum();
+    let keys = |f: &FileEntry, max: bool| {
+        let value = if max { f.max_key.as_deref() } else { f.min_key.as_deref() };
+        value.and_then(time::parse_timestamp)
+    };
+    let from = missing.iter().filter_map(|f| keys(f, false)).min();
+    let to = missing.iter().filter_map(|f| keys(f, true)).max();
+    println!("{:<14} {} missing files ({rows} rows) removed from the table", spec.name, missing.len());
+    if let (Some(from), Some(to)) = (from, to) {
+        let day = |micros| time::to_datetime(micros).format("%Y-%m-%d").to_string();
+        println!(
+            "{:<14} read them again with: close-lake backfill --tables {} --from {} --to {}",
+            spec.name,
+            spec.name,
+            day(from),
+            day(to + time::MICROS_PER_DAY)
+        );
+    }
 }
 
 /// The missing files of a table, after committing their removal.

@@ -9,6 +9,10 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
+use crate::error::Error;
+use crate::lake::LakeError;
+use crate::tables::TableSpec;
+
 /// Counters of one table run, shared by its windows and the HTTP client.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -214,4 +218,25 @@ mod tests {
             text.contains("leads") && text.contains("2.0 KiB") && text.contains("1.5s") && text.contains("committed")
         );
     }
+}
+
+/// Runs a maintenance command (compact, vacuum, repair) over `tables` one at a time: `show` prints
+/// a table's outcome, a failure is one `close-lake: <table>: ...` line, and the command fails if any
+/// table did while the others still run.
+pub async fn each_table<T>(
+    tables: &[&'static TableSpec],
+    work: impl AsyncFn(&'static TableSpec) -> Result<T, LakeError>,
+    show: impl Fn(&'static TableSpec, T),
+) -> Result<(), Error> {
+    let mut failed = 0;
+    for &spec in tables {
+        match work(spec).await {
+            Ok(outcome) => show(spec, outcome),
+            Err(err) => {
+                failed += 1;
+                eprintln!("close-lake: {}: {}", spec.name, one_line(&err.to_string()));
+            }
+        }
+    }
+    if failed > 0 { Err(Error::TablesFailed { failed, total: tables.len() }) } else { Ok(()) }
 }

@@ -17,33 +17,19 @@ pub async fn run(plan: MaintainPlan) -> Result<(), Error> {
 /// Runs the command on a lake opened by the caller.
 pub async fn run_on(plan: MaintainPlan, lake: Lake) -> Result<(), Error> {
     let run_id = crate::export::new_run_id();
-    let mut failed = 0;
-    for spec in &plan.tables {
-        let options = Options { lease_ttl: plan.lease_ttl, retention: plan.retention };
-        let meta = spec.lake_meta();
-        let done = Transaction::run(
-            &lake,
-            spec.name,
-            meta,
-            &Scope::Table,
-            &run_id,
-            options,
-            |err| err,
-            async |txn| txn.vacuum().await,
-        )
-        .await;
-        match done {
-            Ok(Vacuumed { deleted, bytes, young }) => {
-                println!(
-                    "{:<14} {deleted} files deleted ({bytes} bytes), {young} kept until the retention passes",
-                    spec.name
-                )
-            }
-            Err(err) => {
-                failed += 1;
-                eprintln!("close-lake: {}: {}", spec.name, crate::report::one_line(&err.to_string()));
-            }
-        }
-    }
-    if failed > 0 { Err(Error::TablesFailed { failed, total: plan.tables.len() }) } else { Ok(()) }
+    let options = Options { lease_ttl: plan.lease_ttl, retention: plan.retention };
+    crate::report::each_table(
+        &plan.tables,
+        async |spec| {
+            let (meta, vacuum) = (spec.lake_meta(), async |txn: &mut Transaction| txn.vacuum().await);
+            Transaction::run(&lake, spec.name, meta, &Scope::Table, &run_id, options, |err| err, vacuum).await
+        },
+        |spec, Vacuumed { deleted, bytes, young }| {
+            println!(
+                "{:<14} {deleted} files deleted ({bytes} bytes), {young} kept until the retention passes",
+                spec.name
+            )
+        },
+    )
+    .await
 }

@@ -123,8 +123,6 @@ pub fn commit_lines(
 ) -> Result<Vec<u8>, serde_json::Error> {
     let now = now / time::MICROS_PER_MILLI;
     let data_change = manifest.kind != RunKind::Compact;
-    let prefix = format!("{}/", manifest.table);
-    let relative = |path: &str| path.strip_prefix(&prefix).unwrap_or(path).to_string();
     let mut lines: Vec<Line> = Vec::new();
     if let Some(meta) = meta {
         lines.push(Line { protocol: Some(json!({"minReaderVersion": 1, "minWriterVersion": 2})), ..Line::default() });
@@ -133,39 +131,10 @@ pub fn commit_lines(
     if let Some(grown) = grown {
         lines.push(Line { meta_data: Some(grown.clone()), ..Line::default() });
     }
-    let partition_column =
-        meta.map(|m| m.partition_column.clone()).unwrap_or_else(|| manifest.partition_column.clone());
-    // Rows without a key sit in Hive's default folder; Delta says their partition value is null.
-    let partition_values = |file: &FileEntry| {
-        let value = (file.partition != layout::NULL_PARTITION).then(|| file.partition.clone());
-        BTreeMap::from([(partition_column.clone(), value)])
-    };
-    for file in &manifest.files {
-        lines.push(Line {
-            add: Some(Add {
-                path: relative(&file.path),
-                partition_values: partition_values(file),
-                size: file.bytes,
-                modification_time: now,
-                data_change,
-                stats: Some(stats(file, &manifest.key).to_string()),
-            }),
-            ..Line::default()
-        });
-    }
-    for file in &manifest.removed {
-        lines.push(Line {
-            remove: Some(Remove {
-                path: relative(&file.path),
-                deletion_timestamp: Some(now),
-                data_change,
-                extended_file_metadata: Some(true),
-                partition_values: Some(partition_values(file)),
-                size: Some(file.bytes),
-            }),
-            ..Line::default()
-        });
-    }
+    let partition_column = meta.map_or(manifest.partition_column.as_str(), |m| m.partition_column.as_str());
+    let files = FileActions { table: &manifest.table, key: &manifest.key, partition_column, data_change };
+    lines.extend(manifest.files.iter().map(|file| files.add(file, now)));
+    lines.extend(manifest.removed.iter().map(|file| files.remove(file, now)));
     lines.push(Line {
         txn: Some(json!({"appId": APP_ID, "version": manifest.number, "lastUpdated": now})),
         ..Line::default()
@@ -186,12 +155,63 @@ pub fn commit_lines(
         })),
         ..Line::default()
     });
+    json_lines(&lines)
+}
+
+/// One JSON action a line, as the log and [`super::checkpoint`] take them.
+fn json_lines(lines: &[Line]) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::new();
-    for line in &lines {
+    for line in lines {
         serde_json::to_writer(&mut out, line)?;
         out.push(b'\n');
     }
     Ok(out)
+}
+
+/// Builds the `add` and `remove` actions of one table's files (paths relative to the table).
+struct FileActions<'a> {
+    table: &'a str,
+    key: &'a str,
+    partition_column: &'a str,
+    data_change: bool,
+}
+
+impl FileActions<'_> {
+    fn relative(&self, path: &str) -> String {
+        path.strip_prefix(self.table).and_then(|p| p.strip_prefix('/')).unwrap_or(path).to_string()
+    }
+
+    /// Rows without a key sit in Hive's default folder; Delta says their partition value is null.
+    fn partition_values(&self, file: &FileEntry) -> BTreeMap<String, Option<String>> {
+        let value = (file.partition != layout::NULL_PARTITION).then(|| file.partition.clone());
+        BTreeMap::from([(self.partition_column.to_string(), value)])
+    }
+
+    /// An `add` (`modified` in milliseconds).
+    fn add(&self, file: &FileEntry, modified: i64) -> Line {
+        let add = Add {
+            path: self.relative(&file.path),
+            partition_values: self.partition_values(file),
+            size: file.bytes,
+            modification_time: modified,
+            data_change: self.data_change,
+            stats: Some(stats(file, self.key).to_string()),
+        };
+        Line { add: Some(add), ..Line::default() }
+    }
+
+    /// A `remove` (`deleted` in milliseconds).
+    fn remove(&self, file: &FileEntry, deleted: i64) -> Line {
+        let remove = Remove {
+            path: self.relative(&file.path),
+            deletion_timestamp: Some(deleted),
+            data_change: self.data_change,
+            extended_file_metadata: Some(true),
+            partition_values: Some(self.partition_values(file)),
+            size: Some(file.bytes),
+        };
+        Line { remove: Some(remove), ..Line::default() }
+    }
 }
 
 /// The `metaData` action declaring a table (`now` in milliseconds).
@@ -316,49 +336,15 @@ pub fn checkpoint_lines(
     key: &str,
     partition_column: &str,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let prefix = format!("{table}/");
-    let relative = |path: &str| path.strip_prefix(&prefix).unwrap_or(path).to_string();
-    let partition_values = |file: &FileEntry| {
-        let value = (file.partition != layout::NULL_PARTITION).then(|| file.partition.clone());
-        BTreeMap::from([(partition_column.to_string(), value)])
-    };
+    let actions = FileActions { table, key, partition_column, data_change: false };
     let mut lines = vec![
         Line { protocol: Some(protocol.clone()), ..Line::default() },
         Line { meta_data: Some(meta_data.clone()), ..Line::default() },
         Line { txn: Some(json!({"appId": APP_ID, "version": txn})), ..Line::default() },
     ];
-    for file in files {
-        lines.push(Line {
-            add: Some(Add {
-                path: relative(&file.path),
-                partition_values: partition_values(file),
-                size: file.bytes,
-                modification_time: 0,
-                data_change: false,
-                stats: Some(stats(file, key).to_string()),
-            }),
-            ..Line::default()
-        });
-    }
-    for tombstone in tombstones {
-        lines.push(Line {
-            remove: Some(Remove {
-                path: relative(&tombstone.file.path),
-                deletion_timestamp: Some(tombstone.deleted_at / time::MICROS_PER_MILLI),
-                data_change: false,
-                extended_file_metadata: Some(true),
-                partition_values: Some(partition_values(&tombstone.file)),
-                size: Some(tombstone.file.bytes),
-            }),
-            ..Line::default()
-        });
-    }
-    let mut out = Vec::new();
-    for line in &lines {
-        serde_json::to_writer(&mut out, line)?;
-        out.push(b'\n');
-    }
-    Ok(out)
+    lines.extend(files.iter().map(|file| actions.add(file, 0)));
+    lines.extend(tombstones.iter().map(|t| actions.remove(&t.file, t.deleted_at / time::MICROS_PER_MILLI)));
+    json_lines(&lines)
 }
 
 /// `stats` of a file: its row count and its range of the key, truncated to milliseconds as the

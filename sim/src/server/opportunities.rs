@@ -10,9 +10,9 @@ use std::ops::{Bound, RangeBounds};
 use serde_json::Value;
 
 use super::params::{Params, RangeOps};
-use super::respond::{ApiError, Order, offset_page};
+use super::respond::{ApiError, Order, offset_page, sorted};
 use crate::config::SimConfig;
-use crate::store::{Row, Selection, Store, Table};
+use crate::store::{Row, Store};
 use crate::time::{Micros, parse_micros};
 
 const MAX_LIMIT: usize = 100;
@@ -56,18 +56,6 @@ pub fn opportunities(store: &Store, config: &SimConfig, params: &Params) -> Resu
         Some((field, order)) => (sorted(table, &sel, |r| number(r, field)), order),
     };
     Ok(offset_page(table, &sel, order, skip, limit, &params.fields()))
-}
-
-/// `sel` in ascending (`key`, id) order.
-fn sorted(table: &Table, sel: &Selection, key: impl Fn(&Row) -> Micros) -> Selection<'static> {
-    let mut keyed: Vec<(Micros, &str, u32)> = (0..sel.len())
-        .map(|i| {
-            let row = &table.rows[sel.get(i)];
-            (key(row), &*row.id, sel.get(i) as u32)
-        })
-        .collect();
-    keyed.sort_unstable();
-    Selection::Owned(keyed.into_iter().map(|(_, _, p)| p).collect())
 }
 
 /// A sortable number for `field`: a date as midnight UTC, a number as itself; missing ones sort first.

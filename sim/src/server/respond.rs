@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use crate::store::{Row, Selection, Table};
+use crate::time::Micros;
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,4 +112,16 @@ fn write_rows<'r>(rows: impl Iterator<Item = &'r Row>, fields: &Fields, out: &mu
         }
         fields.write(row, out);
     }
+}
+
+/// `sel` in ascending (`key`, id) order: for orders other than the table's own key.
+pub fn sorted(table: &Table, sel: &Selection, key: impl Fn(&Row) -> Micros) -> Selection<'static> {
+    let mut keyed: Vec<(Micros, &str, u32)> = (0..sel.len())
+        .map(|i| {
+            let row = &table.rows[sel.get(i)];
+            (key(row), &*row.id, sel.get(i) as u32)
+        })
+        .collect();
+    keyed.sort_unstable();
+    Selection::Owned(keyed.into_iter().map(|(_, _, p)| p).collect())
 }

@@ -10,9 +10,9 @@ use std::ops::{Bound, RangeBounds};
 use serde_json::Value;
 
 use super::params::{Params, RangeOps};
-use super::respond::{ApiError, Order, offset_page};
+use super::respond::{ApiError, Order, offset_page, sorted};
 use crate::config::SimConfig;
-use crate::store::{Row, Selection, Store, Table};
+use crate::store::{Row, Store};
 use crate::time::{Micros, parse_micros};
 
 const MAX_LIMIT: usize = 100;
@@ -85,18 +85,6 @@ pub fn tasks(store: &Store, config: &SimConfig, params: &Params) -> Result<Strin
         Some((_, order)) => (sorted(table, &sel, |r| day_of(r, "date")), order),
     };
     Ok(offset_page(table, &sel, order, skip, limit, &params.fields()))
-}
-
-/// `sel` in ascending (`key`, id) order.
-fn sorted(table: &Table, sel: &Selection, key: impl Fn(&Row) -> Micros) -> Selection<'static> {
-    let mut keyed: Vec<(Micros, &str, u32)> = (0..sel.len())
-        .map(|i| {
-            let row = &table.rows[sel.get(i)];
-            (key(row), &*row.id, sel.get(i) as u32)
-        })
-        .collect();
-    keyed.sort_unstable();
-    Selection::Owned(keyed.into_iter().map(|(_, _, p)| p).collect())
 }
 
 /// The date-only `field` of a task as midnight UTC; tasks without one sort first.
