@@ -195,6 +195,27 @@ pub fn human_bytes(bytes: u64) -> String {
     if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
+/// Runs a maintenance command (compact, vacuum, repair) over `tables` one at a time: `show` prints
+/// a table's outcome, a failure is one `close-lake: <table>: ...` line, and the command fails if any
+/// table did while the others still run.
+pub async fn each_table<T>(
+    tables: &[&'static TableSpec],
+    work: impl AsyncFn(&'static TableSpec) -> Result<T, LakeError>,
+    show: impl Fn(&'static TableSpec, T),
+) -> Result<(), Error> {
+    let mut failed = 0;
+    for &spec in tables {
+        match work(spec).await {
+            Ok(outcome) => show(spec, outcome),
+            Err(err) => {
+                failed += 1;
+                eprintln!("close-lake: {}: {}", spec.name, one_line(&err.to_string()));
+            }
+        }
+    }
+    if failed > 0 { Err(Error::TablesFailed { failed, total: tables.len() }) } else { Ok(()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,25 +239,4 @@ mod tests {
             text.contains("leads") && text.contains("2.0 KiB") && text.contains("1.5s") && text.contains("committed")
         );
     }
-}
-
-/// Runs a maintenance command (compact, vacuum, repair) over `tables` one at a time: `show` prints
-/// a table's outcome, a failure is one `close-lake: <table>: ...` line, and the command fails if any
-/// table did while the others still run.
-pub async fn each_table<T>(
-    tables: &[&'static TableSpec],
-    work: impl AsyncFn(&'static TableSpec) -> Result<T, LakeError>,
-    show: impl Fn(&'static TableSpec, T),
-) -> Result<(), Error> {
-    let mut failed = 0;
-    for &spec in tables {
-        match work(spec).await {
-            Ok(outcome) => show(spec, outcome),
-            Err(err) => {
-                failed += 1;
-                eprintln!("close-lake: {}: {}", spec.name, one_line(&err.to_string()));
-            }
-        }
-    }
-    if failed > 0 { Err(Error::TablesFailed { failed, total: tables.len() }) } else { Ok(()) }
 }
