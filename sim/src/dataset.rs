@@ -3,6 +3,7 @@
 //!
 //! Also reads recorded Close streams (`real-records.jsonl`: one `{"stream": .., "record": ..}` per line).
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
@@ -23,6 +24,13 @@ pub struct Dataset {
     /// Opportunities as `/opportunity/` lists them: generated as the copies leads embed, then changed
     /// on their own by mutations.
     pub opportunities: Vec<Value>,
+    /// Contacts as `/contact/` and search list them: generated as the copies leads embed, then changed on
+    /// their own by mutations.
+    pub contacts: Vec<Value>,
+    /// Custom object instances (each with `custom_object_type_id` and `lead_id`).
+    pub custom_objects: Vec<Value>,
+    /// The configuration listings by close-lake table (`lead_statuses`, `pipelines`, `roles`, ...).
+    pub configuration: BTreeMap<String, Vec<Value>>,
     /// Tasks of every type (`_type` lead, email_followup, ...).
     pub tasks: Vec<Value>,
     /// Every user, active or deactivated (an exporter must export both); the first one answers `/me/`.
@@ -75,9 +83,14 @@ impl Dataset {
         match stream {
             "leads" => self.leads.push(record),
             "opportunities" => self.opportunities.push(record),
+            "contacts" => self.contacts.push(record),
+            "custom_activities" => self.configuration.entry("custom_activity_types".into()).or_default().push(record),
+            "email_sequences" => self.configuration.entry("sequences".into()).or_default().push(record),
+            "roles" | "lead_statuses" | "opportunity_statuses" | "pipelines" | "email_templates" | "smart_views" => {
+                self.configuration.entry(stream.into()).or_default().push(record)
+            }
             "events" => self.events.push(record),
             "users" => self.users.push(record),
-            "custom_activities" => {}
             s if s.ends_with("_activities") => self.activities.push(record),
             s if s.ends_with("_tasks") => self.tasks.push(record),
             s => {

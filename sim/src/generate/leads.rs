@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 
 use super::ids::object_id;
 use super::people::{INDUSTRIES, REGIONS, TAGS, set};
-use super::templates::template;
-use super::{Ctx, LeadRef, tie_group};
+use super::templates::{configuration, template};
+use super::{Ctx, Generated, LeadRef, tie_group};
 use crate::time::{close_ts, date_only};
 
 const ADJECTIVES: &[&str] = &["Blue", "Acme", "Bright", "Northern", "Rapid", "Quiet", "Golden", "Prime"];
@@ -25,8 +25,9 @@ const STATUSES: &[(&str, &str)] = &[
     ("Bad Fit", "stat_BadF1tLeadStatusSimulatorXyZ0123456789abcd"),
 ];
 
-/// `n` leads, handed to `out` one at a time; fills `ctx.leads` for the tables generated after them.
-pub fn leads(ctx: &mut Ctx, n: usize, out: &mut dyn FnMut(Value)) {
+/// `n` leads, handed to `out` one at a time after the opportunities and contacts they embed (as their
+/// own listings show them) and a custom object of each; fills `ctx.leads` for the tables generated after them.
+pub(crate) fn leads(ctx: &mut Ctx, n: usize, out: &mut dyn FnMut(Generated)) {
     let ties = tie_group(n);
     let midpoint = ctx.start + (ctx.end - ctx.start) / 2;
     let tie_time = ctx.time_between(midpoint, ctx.end);
@@ -37,8 +38,37 @@ pub fn leads(ctx: &mut Ctx, n: usize, out: &mut dyn FnMut(Value)) {
             let created = ctx.any_time();
             (created, ctx.updated_after(created, 0.7))
         };
-        out(lead(ctx, i, created, updated));
+        let lead = lead(ctx, i, created, updated);
+        let embedded = |field: &str| lead.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
+        embedded("opportunities").into_iter().for_each(|o| out(Generated::Opportunity(o)));
+        embedded("contacts").into_iter().for_each(|c| out(Generated::Contact(c)));
+        out(Generated::CustomObject(custom_object(ctx, &lead)));
+        out(Generated::Lead(lead));
     }
+}
+
+/// A custom object instance of the lead `lead` (its type is the configuration's first custom object type),
+/// shaped like the reference's example.
+pub fn custom_object(ctx: &mut Ctx, lead: &Value) -> Value {
+    let text = |field: &str| lead.get(field).cloned().unwrap_or(Value::Null);
+    let lead_id = str_of(lead, "id");
+    let type_id = configuration()
+        .into_iter()
+        .find(|(table, _)| table == "custom_object_types")
+        .and_then(|(_, t)| t.get("id").cloned())
+        .unwrap_or(Value::Null);
+    let mut o = Map::new();
+    set(&mut o, "id", json!(object_id(&mut ctx.rng, "custobj_")));
+    set(&mut o, "name", json!(format!("Resource of {}", str_of(lead, "name"))));
+    set(&mut o, "custom_object_type_id", type_id);
+    set(&mut o, "lead_id", json!(lead_id));
+    set(&mut o, "organization_id", text("organization_id"));
+    set(&mut o, "created_by", text("created_by"));
+    set(&mut o, "updated_by", text("updated_by"));
+    set(&mut o, "date_created", text("date_created"));
+    set(&mut o, "date_updated", text("date_created"));
+    o.insert(format!("custom.{}", ctx.fields.serial), json!(format!("SN-{}", ctx.rng.random_range(10_000..99_999))));
+    Value::Object(o)
 }
 
 /// One lead created at `created` and last updated at `updated`.
@@ -159,8 +189,24 @@ fn opportunity(ctx: &mut Ctx, lead_id: &str, lead_name: &str, created: DateTime<
     set(&mut o, "value", json!(value));
     set(&mut o, "annualized_value", json!(value));
     set(&mut o, "value_formatted", json!(format!("${}", value / 100)));
-    set(&mut o, "status_type", json!(if won { "won" } else { "active" }));
-    set(&mut o, "status_label", json!(if won { "Won" } else { "Demo Completed" }));
+    // A status of the configuration's pipelines, so reports can join opportunities to them.
+    let statuses: Vec<Value> = configuration()
+        .into_iter()
+        .filter(|(table, s)| table == "opportunity_statuses" && s["type"] == if won { "won" } else { "active" })
+        .map(|(_, s)| s)
+        .collect();
+    let status = statuses.choose(&mut ctx.rng).cloned().unwrap_or(Value::Null);
+    let pipeline_id = status["pipeline_id"].clone();
+    let pipeline_name = configuration()
+        .into_iter()
+        .find(|(table, p)| table == "pipelines" && p["id"] == pipeline_id)
+        .map_or(Value::Null, |(_, p)| p["name"].clone());
+    set(&mut o, "status_id", status["id"].clone());
+    set(&mut o, "status_type", status["type"].clone());
+    set(&mut o, "status_label", status["label"].clone());
+    set(&mut o, "status_display_name", status["label"].clone());
+    set(&mut o, "pipeline_id", pipeline_id);
+    set(&mut o, "pipeline_name", pipeline_name);
     set(&mut o, "date_won", if won { json!(date_only(updated)) } else { Value::Null });
     set(&mut o, "user_id", json!(user.id));
     set(&mut o, "user_name", json!(user.name));

@@ -169,6 +169,10 @@ pub(crate) enum Generated {
     CustomField(String, Value),
     Lead(Value),
     Opportunity(Value),
+    Contact(Value),
+    CustomObject(Value),
+    /// A record of a configuration listing, by close-lake table.
+    Configuration(String, Value),
     Activity(Value),
     Task(Value),
     Event(Value),
@@ -193,11 +197,10 @@ pub(crate) fn generate_each(spec: &GenSpec, out: &mut dyn FnMut(Generated)) {
     for (object_type, field) in people::custom_fields(&mut ctx) {
         out(Generated::CustomField(object_type, field));
     }
-    leads::leads(&mut ctx, spec.leads, &mut |v| {
-        let embedded = v.get("opportunities").and_then(Value::as_array).cloned().unwrap_or_default();
-        embedded.into_iter().for_each(|o| out(Generated::Opportunity(o)));
-        out(Generated::Lead(v))
-    });
+    for (table, record) in templates::configuration() {
+        out(Generated::Configuration(table, record));
+    }
+    leads::leads(&mut ctx, spec.leads, out);
     activities::activities(&mut ctx, spec.activities, &mut |v| out(Generated::Activity(v)));
     tasks::tasks(&mut ctx, spec.tasks, &mut |v| out(Generated::Task(v)));
     events::events(&mut ctx, spec.events, &mut |v| out(Generated::Event(v)));
@@ -213,6 +216,9 @@ impl Dataset {
             Generated::CustomField(t, v) => d.custom_fields.push((t, v)),
             Generated::Lead(v) => d.leads.push(v),
             Generated::Opportunity(v) => d.opportunities.push(v),
+            Generated::Contact(v) => d.contacts.push(v),
+            Generated::CustomObject(v) => d.custom_objects.push(v),
+            Generated::Configuration(t, v) => d.configuration.entry(t).or_default().push(v),
             Generated::Activity(v) => d.activities.push(v),
             Generated::Task(v) => d.tasks.push(v),
             Generated::Event(v) => d.events.push(v),

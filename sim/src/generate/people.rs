@@ -41,6 +41,8 @@ pub struct FieldIds {
     pub contract: String,
     /// Shared text "Region", associated with leads and contacts.
     pub region: String,
+    /// Custom object type, text "Serial Number".
+    pub serial: String,
 }
 
 pub const INDUSTRIES: &[&str] = &["Software", "Real estate", "Retail", "Manufacturing"];
@@ -114,6 +116,7 @@ pub fn custom_fields(ctx: &mut Ctx) -> Vec<(String, Value)> {
         birthday: ids[5].clone(),
         contract: ids[6].clone(),
         region: ids[8].clone(),
+        serial: ids[9].clone(),
     };
     out
 }

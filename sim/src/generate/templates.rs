@@ -24,6 +24,7 @@ const FILES: &[(&str, &str)] = &[
     fixture!("activity_opportunity_status_change.json"),
     fixture!("activity_sms.json"),
     fixture!("activity_task_completed.json"),
+    fixture!("configuration.json"),
     fixture!("custom_field_activity.json"),
     fixture!("custom_field_contact.json"),
     fixture!("custom_field_lead.json"),
@@ -58,6 +59,21 @@ pub fn template(name: &str) -> Map<String, Value> {
         .find(|(n, _)| *n == name)
         .map(|(_, map)| map.clone())
         .unwrap_or_else(|| panic!("no template fixtures/sim/{name}"))
+}
+
+/// The configuration listings' records (`fixtures/sim/configuration.json`: statuses, pipelines, roles,
+/// templates, ... from a real account and the reference's examples), by close-lake table.
+pub fn configuration() -> Vec<(String, Value)> {
+    template("configuration.json")
+        .into_iter()
+        .flat_map(|(table, records)| {
+            let records = match records {
+                Value::Array(records) => records,
+                _ => Vec::new(),
+            };
+            records.into_iter().map(move |r| (table.clone(), r))
+        })
+        .collect()
 }
 
 /// The template an activity of `_type == type_name` is built from.

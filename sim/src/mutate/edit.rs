@@ -12,6 +12,7 @@ use crate::generate::events::{EventSpec, event};
 use crate::generate::ids::object_id;
 use crate::generate::templates::{activity_template, task_template, template};
 use crate::kinds::{ACTIVITY_KINDS, activity_by_type, task_event_object_type};
+use crate::server::configuration::LISTINGS;
 use crate::store::{CustomFieldRow, Row, Store, Table};
 use crate::time::{close_ts, date_only};
 
@@ -21,6 +22,8 @@ enum Kind {
     Activities,
     Leads,
     Opportunities,
+    Contacts,
+    CustomObjects,
     Tasks,
 }
 
@@ -30,6 +33,8 @@ impl Kind {
             Kind::Activities => "activities",
             Kind::Leads => "leads",
             Kind::Opportunities => "opportunities",
+            Kind::Contacts => "contacts",
+            Kind::CustomObjects => "custom_objects",
             Kind::Tasks => "tasks",
         }
     }
@@ -37,7 +42,8 @@ impl Kind {
     fn row(self, v: &Value) -> Row {
         match self {
             Kind::Activities => Row::new(v, "date_created", "_type"),
-            Kind::Leads | Kind::Opportunities => Row::new(v, "date_updated", ""),
+            Kind::Leads | Kind::Opportunities | Kind::Contacts => Row::new(v, "date_updated", ""),
+            Kind::CustomObjects => Row::new(v, "date_updated", "custom_object_type_id"),
             Kind::Tasks => Row::new(v, "date_updated", "_type"),
         }
     }
@@ -49,6 +55,8 @@ impl Kind {
             Kind::Activities => activity_by_type(t).map_or("activity", |k| k.event_object_type).to_string(),
             Kind::Leads => "lead".to_string(),
             Kind::Opportunities => "opportunity".to_string(),
+            Kind::Contacts => "contact".to_string(),
+            Kind::CustomObjects => "custom_object".to_string(),
             Kind::Tasks => task_event_object_type(t),
         }
     }
@@ -64,6 +72,8 @@ impl Kind {
             Kind::Activities => &mut store.activities,
             Kind::Leads => &mut store.leads,
             Kind::Opportunities => &mut store.opportunities,
+            Kind::Contacts => &mut store.contacts,
+            Kind::CustomObjects => &mut store.custom_objects,
             Kind::Tasks => &mut store.tasks,
         }
     }
@@ -108,14 +118,87 @@ impl<'a> Editor<'a> {
     }
 
     pub fn delete_opportunities(&mut self, n: usize) {
-        let mut picks = oldest(self.store.opportunities.rows.iter(), n);
+        self.delete(Kind::Opportunities, n);
+    }
+
+    /// Contacts change on their own: the copies their leads embed stay as they were.
+    pub fn update_contacts(&mut self, n: usize) {
+        self.update(Kind::Contacts, n, |v| {
+            let title = v.get("title").and_then(Value::as_str).unwrap_or_default();
+            vec![("title", json!(format!("{title} (edited)")))]
+        });
+    }
+
+    pub fn delete_contacts(&mut self, n: usize) {
+        self.delete(Kind::Contacts, n);
+    }
+
+    pub fn update_custom_objects(&mut self, n: usize) {
+        self.update(Kind::CustomObjects, n, |v| {
+            let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
+            vec![("name", json!(format!("{name} (edited)")))]
+        });
+    }
+
+    pub fn delete_custom_objects(&mut self, n: usize) {
+        self.delete(Kind::CustomObjects, n);
+    }
+
+    /// Deletes the `n` least recently updated records of `kind`, each with its event.
+    fn delete(&mut self, kind: Kind, n: usize) {
+        let mut picks = oldest(kind.table(self.store).rows.iter(), n);
         picks.sort_unstable_by(|a, b| b.cmp(a));
         for p in picks {
-            let previous = self.store.opportunities.rows.remove(p).value();
-            let lead = Kind::Opportunities.lead_id(&previous);
-            self.log("deleted", "opportunities", "opportunity".into(), lead, vec![], Value::Null, previous);
+            let previous = kind.table(self.store).rows.remove(p).value();
+            let lead = kind.lead_id(&previous);
+            self.log("deleted", kind.name(), kind.object_type(&previous), lead, vec![], Value::Null, previous);
         }
-        self.store.opportunities.reindex();
+        kind.table(self.store).reindex();
+    }
+
+    /// Edits `n` records of every configuration listing: a name (or label) gains " (edited)", or loses it
+    /// when it has it, so two edits bring the content back; `date_updated` moves where the record has one.
+    pub fn update_configuration(&mut self, n: usize) {
+        for listing in &LISTINGS {
+            let rows = self.store.configuration.entry(listing.table.to_string()).or_default();
+            let mut edits = Vec::new();
+            for row in rows.iter_mut().take(n) {
+                let mut v = row.value();
+                let field = if v.get("label").is_some() { "label" } else { "name" };
+                let old = v.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
+                let new = old.strip_suffix(" (edited)").map_or_else(|| format!("{old} (edited)"), str::to_string);
+                let mut changes = vec![(field, json!(new))];
+                if v.get("date_updated").is_some() {
+                    changes.push(("date_updated", json!(close_ts(self.at))));
+                }
+                let (changed_fields, previous) = change(&mut v, changes);
+                *row = Row::new(&v, "date_updated", "");
+                edits.push((changed_fields, v, previous));
+            }
+            for (changed_fields, v, previous) in edits {
+                self.log("updated", listing.table, listing.event_object_type.into(), None, changed_fields, v, previous);
+            }
+        }
+    }
+
+    /// Deletes the last `n` records of every configuration listing, each with its event.
+    pub fn delete_configuration(&mut self, n: usize) {
+        for listing in &LISTINGS {
+            let rows = self.store.configuration.entry(listing.table.to_string()).or_default();
+            let keep = rows.len().saturating_sub(n);
+            let deleted: Vec<Value> = rows.split_off(keep).iter().map(Row::value).collect();
+            for previous in deleted {
+                self.log(
+                    "deleted",
+                    listing.table,
+                    listing.event_object_type.into(),
+                    None,
+                    vec![],
+                    Value::Null,
+                    previous,
+                );
+            }
+        }
     }
 
     pub fn update_tasks(&mut self, n: usize) {
@@ -201,14 +284,19 @@ impl<'a> Editor<'a> {
                 }
             }
             set(&mut v, "id", json!(id));
-            let embedded = v.get("opportunities").and_then(Value::as_array).cloned().unwrap_or_default();
-            for mut opportunity in embedded {
-                self.insert(Kind::Opportunities, &mut opportunity, "oppo_", &["date_created", "date_updated"]);
+            for (list, kind, prefix) in
+                [("opportunities", Kind::Opportunities, "oppo_"), ("contacts", Kind::Contacts, "cont_")]
+            {
+                let embedded = v.get(list).and_then(Value::as_array).cloned().unwrap_or_default();
+                for mut item in embedded {
+                    self.insert(kind, &mut item, prefix, &["date_created", "date_updated"]);
+                }
             }
             self.insert(Kind::Leads, &mut v, "lead_", &["date_created", "date_updated"]);
         }
         self.store.leads.reindex();
         self.store.opportunities.reindex();
+        self.store.contacts.reindex();
     }
 
     /// Appends `v` under a fresh id (unless it already got one) with `date_fields` set to `at`. Appending keeps
@@ -235,27 +323,31 @@ impl<'a> Editor<'a> {
         for p in picks {
             let previous = self.store.leads.rows.remove(p).value();
             let id = Kind::Leads.lead_id(&previous);
-            // Deleting a lead deletes its opportunities, each with its own event.
-            let mut owned: Vec<usize> = (0..self.store.opportunities.rows.len())
-                .filter(|&o| Kind::Opportunities.lead_id(&self.store.opportunities.rows[o].value()) == id)
-                .collect();
-            owned.sort_unstable_by(|a, b| b.cmp(a));
-            for o in owned {
-                let opportunity = self.store.opportunities.rows.remove(o).value();
-                self.log(
-                    "deleted",
-                    "opportunities",
-                    "opportunity".into(),
-                    id.clone(),
-                    vec![],
-                    Value::Null,
-                    opportunity,
-                );
+            // Deleting a lead deletes its opportunities, contacts and custom objects, each with its own event.
+            for kind in [Kind::Opportunities, Kind::Contacts, Kind::CustomObjects] {
+                let mut owned: Vec<usize> = (0..kind.table(self.store).rows.len())
+                    .filter(|&o| kind.table(self.store).rows[o].lead_id.as_deref() == id.as_deref())
+                    .collect();
+                owned.sort_unstable_by(|a, b| b.cmp(a));
+                for o in owned {
+                    let record = kind.table(self.store).rows.remove(o).value();
+                    self.log(
+                        "deleted",
+                        kind.name(),
+                        kind.object_type(&record),
+                        id.clone(),
+                        vec![],
+                        Value::Null,
+                        record,
+                    );
+                }
             }
             self.log("deleted", "leads", "lead".into(), id, vec![], Value::Null, previous);
         }
         self.store.leads.reindex();
-        self.store.opportunities.reindex();
+        for kind in [Kind::Opportunities, Kind::Contacts, Kind::CustomObjects] {
+            kind.table(self.store).reindex();
+        }
     }
 
     pub fn update_users(&mut self, n: usize) {

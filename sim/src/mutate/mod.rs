@@ -35,6 +35,16 @@ pub struct Mutation {
     /// Opportunities change on their own: their leads' embedded copies stay as they were.
     pub update_opportunities: usize,
     pub delete_opportunities: usize,
+    /// Contacts change on their own: their leads' embedded copies stay as they were.
+    pub update_contacts: usize,
+    pub delete_contacts: usize,
+    pub update_custom_objects: usize,
+    pub delete_custom_objects: usize,
+    /// Records edited in every configuration listing (statuses, pipelines, roles, ...): a second edit of
+    /// the same records brings their content back.
+    pub update_configuration: usize,
+    /// Records deleted from the end of every configuration listing.
+    pub delete_configuration: usize,
     pub update_tasks: usize,
     pub new_tasks: usize,
     pub update_users: usize,
@@ -58,6 +68,12 @@ impl Default for Mutation {
             delete_leads: 0,
             update_opportunities: 0,
             delete_opportunities: 0,
+            update_contacts: 0,
+            delete_contacts: 0,
+            update_custom_objects: 0,
+            delete_custom_objects: 0,
+            update_configuration: 0,
+            delete_configuration: 0,
             update_tasks: 0,
             new_tasks: 0,
             update_users: 0,
@@ -88,6 +104,12 @@ pub fn apply(store: &mut Store, rng: &mut StdRng, m: &Mutation) -> MutationRepor
     ed.delete_leads(m.delete_leads);
     ed.update_opportunities(m.update_opportunities);
     ed.delete_opportunities(m.delete_opportunities);
+    ed.update_contacts(m.update_contacts);
+    ed.delete_contacts(m.delete_contacts);
+    ed.update_custom_objects(m.update_custom_objects);
+    ed.delete_custom_objects(m.delete_custom_objects);
+    ed.update_configuration(m.update_configuration);
+    ed.delete_configuration(m.delete_configuration);
     ed.update_tasks(m.update_tasks);
     ed.new_tasks(m.new_tasks);
     ed.update_users(m.update_users);

@@ -4,6 +4,7 @@
 
 use axum::http::Method;
 
+use super::configuration::{self, Listing};
 use super::params::Params;
 use super::respond::ApiError;
 use super::small::CUSTOM_FIELD_TYPES;
@@ -28,6 +29,10 @@ pub enum Endpoint {
     User(String),
     Organization(String),
     Search,
+    Contacts,
+    CustomObjects,
+    /// A configuration listing (statuses, pipelines, templates, roles, ...).
+    Configuration(&'static Listing),
 }
 
 const ACTIVITY_PARAMS: &[&str] = &[
@@ -125,6 +130,8 @@ const EVENT_PARAMS: &[&str] = &[
     "_limit",
 ];
 
+const CONTACT_PARAMS: &[&str] = &["_limit", "_skip", "_fields", "lead_id"];
+const CUSTOM_OBJECT_PARAMS: &[&str] = &["lead_id", "custom_object_type_id"];
 const LEAD_PARAMS: &[&str] = &["_limit", "_skip", "_fields", "query"];
 const LISTING_PARAMS: &[&str] = &["_limit", "_skip", "_fields"];
 const ONE_RECORD_PARAMS: &[&str] = &["_fields"];
@@ -149,7 +156,9 @@ impl Endpoint {
             ["user", id] if !id.is_empty() => Endpoint::User((*id).to_string()),
             ["organization", id] if !id.is_empty() => Endpoint::Organization((*id).to_string()),
             ["data", "search"] => Endpoint::Search,
-            _ => return None,
+            ["contact"] => Endpoint::Contacts,
+            ["custom_object"] => Endpoint::CustomObjects,
+            _ => Endpoint::Configuration(configuration::by_path(rest)?),
         })
     }
 
@@ -166,6 +175,9 @@ impl Endpoint {
             Endpoint::Users | Endpoint::User(_) => "user",
             Endpoint::Organization(_) => "organization",
             Endpoint::Search => "search",
+            Endpoint::Contacts => "contact",
+            Endpoint::CustomObjects => "custom_object",
+            Endpoint::Configuration(listing) => listing.path,
         }
     }
 
@@ -184,6 +196,9 @@ impl Endpoint {
             Endpoint::CustomFields(_) | Endpoint::Users => LISTING_PARAMS,
             Endpoint::Me | Endpoint::Lead(_) | Endpoint::User(_) | Endpoint::Organization(_) => ONE_RECORD_PARAMS,
             Endpoint::Search => &[],
+            Endpoint::Contacts => CONTACT_PARAMS,
+            Endpoint::CustomObjects => CUSTOM_OBJECT_PARAMS,
+            Endpoint::Configuration(listing) => listing.params,
         }
     }
 

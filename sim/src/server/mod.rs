@@ -10,6 +10,7 @@
 
 mod activities;
 mod admin;
+pub mod configuration;
 mod cursor;
 mod endpoint;
 mod events;
@@ -19,6 +20,7 @@ mod lead_query;
 mod leads;
 mod opportunities;
 mod params;
+mod people;
 mod replay;
 mod respond;
 mod routes;

@@ -105,7 +105,7 @@ pub fn offset_envelope(rows: &[&Row], has_more: bool, fields: &Fields) -> String
 }
 
 /// Writes `rows` as comma-separated JSON.
-fn write_rows<'r>(rows: impl Iterator<Item = &'r Row>, fields: &Fields, out: &mut String) {
+pub fn write_rows<'r>(rows: impl Iterator<Item = &'r Row>, fields: &Fields, out: &mut String) {
     for (i, row) in rows.enumerate() {
         if i > 0 {
             out.push(',');

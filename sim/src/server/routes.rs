@@ -15,7 +15,9 @@ use chrono::Utc;
 use super::endpoint::Endpoint;
 use super::params::Params;
 use super::respond::ApiError;
-use super::{Shared, activities, events, faults, gate, leads, opportunities, search, small, tasks, users};
+use super::{
+    Shared, activities, configuration, events, faults, gate, leads, opportunities, people, search, small, tasks, users,
+};
 use crate::config::SimConfig;
 use crate::time::http_date;
 
@@ -99,6 +101,9 @@ fn serve(shared: &Shared, config: &SimConfig, request: Request) -> Result<String
         Endpoint::User(id) => users::user(&store, &params, id),
         Endpoint::Organization(id) => users::organization(&store, config, &params, id),
         Endpoint::Search => search::search(&store, request.body),
+        Endpoint::Contacts => people::contacts(&store, config, &params),
+        Endpoint::CustomObjects => people::custom_objects(&store, &params),
+        Endpoint::Configuration(listing) => configuration::listing_page(&store, config, &params, listing),
     }
 }
 

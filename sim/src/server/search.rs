@@ -1,9 +1,10 @@
-//! A minimal `POST /data/search/` for leads: an `and` of `object_type: lead`, `match_all` and `moment_range`
-//! conditions on `date_updated`/`date_created` (`on_or_after`, `after`, `before`, `on_or_before`, with
-//! `fixed_utc` or `fixed_local_date` values, taken as UTC), `sort` on those fields, `_fields` ({"lead": [..]};
-//! without it a hit is only `{"__object_type", "id"}`), `_limit` up to 200 and `results_limit`.
+//! A minimal `POST /data/search/` for leads, contacts and custom objects: an `and` of one `object_type`
+//! (required), `match_all` and `moment_range` conditions on `date_updated`/`date_created` (`on_or_after`,
+//! `after`, `before`, `on_or_before`, with `fixed_utc` or `fixed_local_date` values, taken as UTC), `sort` on
+//! those fields, `_fields` ({"contact": [..]}: only the fields named, a missing one as null; without it a hit
+//! is only `{"__object_type", "id"}`), `_limit` up to 200 and `results_limit`.
 //!
-//! It reads the lead search index, which lags writes as for `GET /lead/`. Like Close, a query yields at most
+//! Leads come from the lead search index, which lags writes as for `GET /lead/`. Like Close, a query yields at most
 //! 10,000 results, and each cursor expires 30 s after it was issued (400 afterwards: resume with a new query
 //! from the last committed key). Other query shapes are refused with a 400 naming what is unsupported.
 
@@ -35,11 +36,13 @@ struct SearchCursor {
 
 pub fn search(store: &Store, body: &[u8]) -> Result<String, ApiError> {
     let req: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("Invalid JSON: {e}")))?;
+    let q = req.get("query").ok_or_else(|| ApiError::field("query", "Missing data for required field."))?;
+    let object_type = object_type(q).ok_or_else(|| {
+        ApiError::bad_request("The query must select one object_type: lead, contact or custom_object.")
+    })?;
     let mut query = LeadQuery::default();
-    if let Some(q) = req.get("query") {
-        apply(q, &mut query)?;
-    }
-    query.sort = sort(req.get("sort"))?;
+    apply(q, object_type, &mut query)?;
+    query.sort = sort(req.get("sort"), object_type)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
     let offset = match req.get("cursor").and_then(Value::as_str) {
         None | Some("") => 0,
@@ -55,11 +58,15 @@ pub fn search(store: &Store, body: &[u8]) -> Result<String, ApiError> {
     let cap = number(&req, "results_limit")?.unwrap_or(MAX_RESULTS).min(MAX_RESULTS);
     let fields: Option<Vec<String>> = req
         .get("_fields")
-        .and_then(|f| f.get("lead"))
+        .and_then(|f| f.get(object_type))
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect());
 
-    let table = store.lead_search();
+    let table = match object_type {
+        "contact" => &store.contacts,
+        "custom_object" => &store.custom_objects,
+        _ => store.lead_search(),
+    };
     let (sel, order) = select(table, &query);
     let end = sel.len().min(cap);
     let page_len = limit.min(end.saturating_sub(offset));
@@ -67,7 +74,7 @@ pub fn search(store: &Store, body: &[u8]) -> Result<String, ApiError> {
     for p in ordered(&sel, order, offset, page_len) {
         let row = &table.rows[p];
         let mut hit = Map::new();
-        hit.insert("__object_type".into(), json!("lead"));
+        hit.insert("__object_type".into(), json!(object_type));
         match &fields {
             None => {
                 hit.insert("id".into(), json!(&*row.id));
@@ -97,24 +104,41 @@ fn unsupported(what: &Value) -> ApiError {
     ApiError::bad_request(format!("close-sim does not support this search query part: {what}"))
 }
 
-fn apply(q: &Value, out: &mut LeadQuery) -> Result<(), ApiError> {
+/// The object type the query selects: its one `object_type` clause (at the top or in its `and`).
+fn object_type(q: &Value) -> Option<&'static str> {
+    fn named(q: &Value) -> Option<&str> {
+        (q.get("type") == Some(&json!("object_type"))).then(|| q.get("object_type").and_then(Value::as_str)).flatten()
+    }
+    let clauses: Vec<&Value> = match q.get("type").and_then(Value::as_str) {
+        Some("and") => q.get("queries").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default(),
+        _ => vec![q],
+    };
+    let mut types = clauses.into_iter().filter_map(named);
+    let only = types.next()?;
+    if types.next().is_some() {
+        return None;
+    }
+    ["lead", "contact", "custom_object"].into_iter().find(|t| *t == only)
+}
+
+fn apply(q: &Value, object_type: &str, out: &mut LeadQuery) -> Result<(), ApiError> {
     match q.get("type").and_then(Value::as_str) {
         Some("and") => {
             for sub in q.get("queries").and_then(Value::as_array).into_iter().flatten() {
-                apply(sub, out)?;
+                apply(sub, object_type, out)?;
             }
             Ok(())
         }
-        Some("match_all") => Ok(()),
-        Some("object_type") if q.get("object_type") == Some(&json!("lead")) => Ok(()),
-        Some("field_condition") => condition(q, out),
+        Some("match_all") | Some("object_type") => Ok(()),
+        Some("field_condition") => condition(q, object_type, out),
         _ => Err(unsupported(q)),
     }
 }
 
-fn field_of(f: Option<&Value>) -> Option<LeadField> {
+/// A `regular_field` of the query's object type that the simulator filters or sorts on.
+fn field_of(f: Option<&Value>, object_type: &str) -> Option<LeadField> {
     let f = f?;
-    if f.get("type")? != "regular_field" || f.get("object_type").is_some_and(|o| o != "lead") {
+    if f.get("type")? != "regular_field" || f.get("object_type").is_some_and(|o| o != object_type) {
         return None;
     }
     match f.get("field_name")?.as_str()? {
@@ -124,8 +148,8 @@ fn field_of(f: Option<&Value>) -> Option<LeadField> {
     }
 }
 
-fn condition(q: &Value, out: &mut LeadQuery) -> Result<(), ApiError> {
-    let field = field_of(q.get("field")).ok_or_else(|| unsupported(q))?;
+fn condition(q: &Value, object_type: &str, out: &mut LeadQuery) -> Result<(), ApiError> {
+    let field = field_of(q.get("field"), object_type).ok_or_else(|| unsupported(q))?;
     let cond = q.get("condition").filter(|c| c.get("type") == Some(&json!("moment_range")));
     let cond = cond.ok_or_else(|| unsupported(q))?;
     let range = match field {
@@ -155,11 +179,11 @@ fn condition(q: &Value, out: &mut LeadQuery) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn sort(spec: Option<&Value>) -> Result<Option<(LeadField, Order)>, ApiError> {
+fn sort(spec: Option<&Value>, object_type: &str) -> Result<Option<(LeadField, Order)>, ApiError> {
     let Some(first) = spec.and_then(Value::as_array).and_then(|a| a.first()) else {
         return Ok(None);
     };
-    let field = field_of(first.get("field")).ok_or_else(|| unsupported(first))?;
+    let field = field_of(first.get("field"), object_type).ok_or_else(|| unsupported(first))?;
     let order = if first.get("direction") == Some(&json!("desc")) { Order::Desc } else { Order::Asc };
     Ok(Some((field, order)))
 }

@@ -6,6 +6,8 @@
 mod lead_index;
 pub mod table;
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 pub use table::{Row, Selection, Table};
@@ -54,6 +56,9 @@ struct Builder {
     activities: Vec<Row>,
     tasks: Vec<Row>,
     opportunities: Vec<Row>,
+    contacts: Vec<Row>,
+    custom_objects: Vec<Row>,
+    configuration: BTreeMap<String, Vec<Row>>,
     leads: Vec<Row>,
     events: Vec<Row>,
     custom_fields: Vec<CustomFieldRow>,
@@ -69,6 +74,13 @@ impl Builder {
             Generated::CustomField(t, v) => self.custom_fields.push(CustomFieldRow::new(t, &v)),
             Generated::Lead(v) => self.leads.push(Row::new(&v, "date_updated", "")),
             Generated::Opportunity(v) => self.opportunities.push(Row::new(&v, "date_updated", "")),
+            Generated::Contact(v) => self.contacts.push(Row::new(&v, "date_updated", "")),
+            Generated::CustomObject(v) => {
+                self.custom_objects.push(Row::new(&v, "date_updated", "custom_object_type_id"))
+            }
+            Generated::Configuration(t, v) => {
+                self.configuration.entry(t).or_default().push(Row::new(&v, "date_updated", ""))
+            }
             Generated::Activity(v) => self.activities.push(Row::new(&v, "date_created", "_type")),
             Generated::Task(v) => self.tasks.push(Row::new(&v, "date_updated", "_type")),
             Generated::Event(v) => self.events.push(Row::new(&v, "date_updated", "object_type")),
@@ -80,6 +92,9 @@ impl Builder {
             activities: Table::new(self.activities),
             tasks: Table::new(self.tasks),
             opportunities: Table::new(self.opportunities),
+            contacts: Table::new(self.contacts),
+            custom_objects: Table::new(self.custom_objects),
+            configuration: self.configuration,
             leads: Table::new(self.leads),
             events: Table::new(self.events),
             custom_fields: self.custom_fields,
@@ -97,6 +112,11 @@ pub struct Store {
     pub tasks: Table,
     /// Opportunities as `/opportunity/` lists them (leads embed copies that may be older).
     pub opportunities: Table,
+    /// Contacts as `/contact/` and search list them (leads embed copies that may be older).
+    pub contacts: Table,
+    pub custom_objects: Table,
+    /// The configuration listings by close-lake table, in listing order.
+    pub configuration: BTreeMap<String, Vec<Row>>,
     pub leads: Table,
     pub events: Table,
     pub custom_fields: Vec<CustomFieldRow>,
@@ -118,6 +138,11 @@ impl Store {
         dataset.custom_fields.into_iter().for_each(|(t, v)| b.add(Generated::CustomField(t, v)));
         dataset.leads.into_iter().for_each(|v| b.add(Generated::Lead(v)));
         dataset.opportunities.into_iter().for_each(|v| b.add(Generated::Opportunity(v)));
+        dataset.contacts.into_iter().for_each(|v| b.add(Generated::Contact(v)));
+        dataset.custom_objects.into_iter().for_each(|v| b.add(Generated::CustomObject(v)));
+        for (table, records) in dataset.configuration {
+            records.into_iter().for_each(|v| b.add(Generated::Configuration(table.clone(), v)));
+        }
         dataset.activities.into_iter().for_each(|v| b.add(Generated::Activity(v)));
         dataset.tasks.into_iter().for_each(|v| b.add(Generated::Task(v)));
         dataset.events.into_iter().for_each(|v| b.add(Generated::Event(v)));
@@ -140,6 +165,13 @@ impl Store {
             events: values(&self.events),
             leads: values(&self.leads),
             opportunities: values(&self.opportunities),
+            contacts: values(&self.contacts),
+            custom_objects: values(&self.custom_objects),
+            configuration: self
+                .configuration
+                .iter()
+                .map(|(table, rows)| (table.clone(), rows.iter().map(Row::value).collect()))
+                .collect(),
             tasks: values(&self.tasks),
             users: self.users.iter().map(Row::value).collect(),
             deactivated_users: self.deactivated_users.clone(),
@@ -149,6 +181,11 @@ impl Store {
     /// Whether the user `id` is deactivated.
     pub fn is_deactivated(&self, id: &str) -> bool {
         self.deactivated_users.iter().any(|d| d == id)
+    }
+
+    /// The records of a configuration listing, in listing order.
+    pub fn configuration(&self, table: &str) -> &[Row] {
+        self.configuration.get(table).map_or(&[], Vec::as_slice)
     }
 
     /// The custom fields `GET /custom_field/<endpoint>/` lists, each id once.

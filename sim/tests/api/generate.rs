@@ -97,7 +97,8 @@ async fn an_empty_dataset_still_serves_and_mutates_from_templates() {
     };
     let report = sim.mutate(&m);
     let opportunities = report.changed_ids.get("opportunities").map_or(0, Vec::len);
-    assert_eq!(report.changed_ids["event_log"].len(), 5 + opportunities, "the template lead's opportunities too");
+    let contacts = report.changed_ids.get("contacts").map_or(0, Vec::len);
+    assert_eq!(report.changed_ids["event_log"].len(), 5 + opportunities + contacts, "the template lead's too");
     let d = sim.snapshot();
     assert_eq!(d.opportunities.len(), opportunities);
     assert_eq!((d.leads.len(), d.activities.len(), d.tasks.len(), d.custom_fields.len()), (1, 2, 1, 1));

@@ -19,7 +19,7 @@ async fn delayed_lead_versions_appear_after_a_flush() {
     let changed = &report.changed_ids["leads"];
     let (updated, new, deleted) = (&changed[..2], &changed[2], &changed[3]);
     let recent = format!(r#"date_updated >= "{at_s}""#);
-    let search = json!({"query": {"type": "and", "queries": [{"type": "field_condition",
+    let search = json!({"query": {"type": "and", "queries": [{"type": "object_type", "object_type": "lead"}, {"type": "field_condition",
         "field": {"type": "regular_field", "object_type": "lead", "field_name": "date_updated"},
         "condition": {"type": "moment_range", "on_or_after": {"type": "fixed_utc", "value": at_s}}}]}});
 

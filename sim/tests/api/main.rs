@@ -9,6 +9,7 @@ mod generate;
 mod lead_index;
 mod leads;
 mod lists;
+mod more_of_close;
 mod mutate;
 mod opportunities;
 mod params;

@@ -32,13 +32,16 @@ async fn updates_inserts_and_deletes_are_visible_and_logged() {
         update_custom_fields: 1,
         new_custom_fields: 1,
         index_delayed: false,
+        ..Mutation::default()
     };
     let report = api.sim.mutate(&m);
     let n = |table: &str| report.changed_ids.get(table).map_or(0, Vec::len);
     assert_eq!([n("activities"), n("leads"), n("tasks"), n("users"), n("custom_fields")], [5, 6, 3, 1, 2]);
-    // One event per change, and one per opportunity the new leads brought or the deleted lead took along.
-    assert!(n("opportunities") > 0, "the cloned leads embed opportunities");
-    assert_eq!(n("event_log"), 17 + n("opportunities"));
+    // One event per change, and one per opportunity, contact and custom object the new leads brought or
+    // the deleted lead took along.
+    assert!(n("opportunities") > 0 && n("contacts") > 0, "the cloned leads embed opportunities and contacts");
+    assert_eq!(n("custom_objects"), 1, "the deleted lead's custom object");
+    assert_eq!(n("event_log"), 17 + n("opportunities") + n("contacts") + n("custom_objects"));
     let after = api.sim.snapshot();
     assert_eq!(after.leads.len(), before.leads.len() + 1);
     assert_eq!(after.activities.len(), before.activities.len() + 3);
@@ -67,7 +70,7 @@ async fn updates_inserts_and_deletes_are_visible_and_logged() {
 
     // The event log: one event per change, naive timestamps equal to `at`, newest first.
     let r = api.get("/event/", &[("date_updated__gte", &naive(at))]).await;
-    assert_eq!(r.data().len(), 17 + n("opportunities"));
+    assert_eq!(r.data().len(), n("event_log"));
     assert!(r.data().iter().all(|e| e["date_updated"] == naive(at).as_str()));
     let deleted =
         r.data().iter().find(|e| e["action"] == "deleted" && e["object_type"] == "lead").expect("a delete event");
@@ -77,7 +80,8 @@ async fn updates_inserts_and_deletes_are_visible_and_logged() {
     assert!(updated["changed_fields"].as_array().is_some_and(|f| f.contains(&Value::from("date_updated"))));
     assert_eq!(updated["data"]["date_updated"], at_s.as_str());
     assert!(updated["previous_data"]["date_updated"].is_string());
-    let created = |e: &&Value| e["action"] == "created" && e["object_type"] != "opportunity";
+    let created =
+        |e: &&Value| e["action"] == "created" && !["opportunity", "contact"].contains(&str_of(e, "object_type"));
     assert_eq!(r.data().iter().filter(created).count(), 7);
 }
 
