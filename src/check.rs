@@ -60,7 +60,11 @@ pub async fn run(plan: CheckPlan) -> Result<(), Error> {
     for spec in &plan.tables {
         for (request, optional) in probes(spec, window) {
             let what = format!("{} {}", spec.name, request.path);
-            match client.get_list(request.path, &request.query, &counters).await {
+            let answer = match &request.body {
+                None => client.get_list(request.path, &request.query, &counters).await,
+                Some(body) => client.post_list(request.path, body, &counters).await,
+            };
+            match answer {
                 Ok(body) => {
                     let records = serde_json::from_slice::<serde_json::Value>(&body)
                         .ok()
@@ -136,17 +140,28 @@ fn probes(spec: &'static TableSpec, window: Window) -> Vec<(PageRequest, bool)> 
     let first = |pager: Pager| pager.request().map(small);
     match &spec.source {
         Source::Keyset { .. } => first(Pager::keyset(spec, window)).map(|r| (r, false)).into_iter().collect(),
+        Source::Search { optional, .. } => {
+            first(Pager::search(spec, window, std::sync::Arc::new(vec!["id".to_string()])))
+                .map(|r| (r, *optional))
+                .into_iter()
+                .collect()
+        }
         Source::Cursor { path, limit } => {
             first(Pager::cursor(path, spec.key, *limit, window)).map(|r| (r, false)).into_iter().collect()
         }
-        Source::Full { endpoints, .. } => endpoints
+        Source::Full { endpoints, limit, .. } => endpoints
             .iter()
-            .filter_map(|endpoint| first(Pager::offset(endpoint.path, 1)).map(|r| (r, endpoint.optional)))
+            .filter_map(|endpoint| {
+                first(Pager::offset(endpoint.path, endpoint.params, *limit)).map(|r| (r, endpoint.optional))
+            })
             .collect(),
     }
 }
 
 fn query_text(request: &PageRequest) -> String {
+    if request.body.is_some() {
+        return "a POST of a date_updated window".to_string();
+    }
     let pairs: Vec<String> = request.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("?{}", pairs.join("&"))
 }

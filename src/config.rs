@@ -437,8 +437,8 @@ mod tests {
 
     #[test]
     fn mistakes_name_the_problem_and_the_fix() {
-        let unknown = ExportPlan::from_args(&ExportArgs { tables: Some("leads,contacts".into()), ..args() }, &env());
-        assert!(unknown.unwrap_err().to_string().contains("unknown table `contacts`"));
+        let unknown = ExportPlan::from_args(&ExportArgs { tables: Some("leads,deals".into()), ..args() }, &env());
+        assert!(unknown.unwrap_err().to_string().contains("unknown table `deals`"));
         let date = ExportPlan::from_args(&ExportArgs { start_date: Some("2024-13-01".into()), ..args() }, &env());
         assert!(date.unwrap_err().to_string().contains("use YYYY-MM-DD"));
         let url = ExportPlan::from_args(&ExportArgs { api_url: Some("ftp://x".into()), ..args() }, &env());

@@ -95,7 +95,7 @@ impl Progress {
     /// A table's bar. It follows the table's counters on its own (the run only counts), until
     /// the run finishes it with its outcome.
     pub fn table(&self, name: &str, counters: Arc<Counters>) -> TableBar {
-        let style = ProgressStyle::with_template("{spinner} {prefix:<14} {msg}")
+        let style = ProgressStyle::with_template("{spinner} {prefix:<21} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         let bar = self.bars.add(ProgressBar::new_spinner().with_style(style).with_prefix(name.to_string()));
         bar.enable_steady_tick(Duration::from_millis(120));
@@ -158,12 +158,12 @@ pub struct TableSummary {
 /// The end-of-run summary, one line per table.
 pub fn summary(tables: &[TableSummary]) -> String {
     let mut out = format!(
-        "{:<14} {:>10} {:>6} {:>12} {:>9} {:>8} {:>8} {:>9}  {}\n",
+        "{:<21} {:>10} {:>6} {:>12} {:>9} {:>8} {:>8} {:>9}  {}\n",
         "table", "rows", "files", "bytes", "requests", "retries", "coerced", "duration", "result"
     );
     for t in tables {
         out.push_str(&format!(
-            "{:<14} {:>10} {:>6} {:>12} {:>9} {:>8} {:>8} {:>8.1}s  {}\n",
+            "{:<21} {:>10} {:>6} {:>12} {:>9} {:>8} {:>8} {:>8.1}s  {}\n",
             t.table,
             t.rows,
             t.files,

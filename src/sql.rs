@@ -49,6 +49,7 @@ pub fn duckdb_views(dest: &Destination, held: &[&TableSpec]) -> String {
         let what = match spec.replication {
             Replication::Cdc => "the newest version of each record",
             Replication::AppendOnly => "the newest version of each record seen (edits after 24 h need a backfill)",
+            Replication::Content => "the content of each record last seen",
         };
         let deleted = if table == "event_log" || !events {
             String::new()
@@ -57,9 +58,9 @@ pub fn duckdb_views(dest: &Destination, held: &[&TableSpec]) -> String {
                 .to_string()
         };
         sql.push_str(&format!(
-            "\n-- {table}_latest: {what}{}.\nCREATE OR REPLACE VIEW {table}_latest AS\n  SELECT * FROM {table}{deleted}\n  QUALIFY row_number() OVER (PARTITION BY id ORDER BY {version} DESC, _close_lake_extracted_at DESC) = 1;\n",
+            "\n-- {table}_latest: {what}{}.\nCREATE OR REPLACE VIEW {table}_latest AS\n  SELECT * FROM {table}{deleted}\n  QUALIFY row_number() OVER (PARTITION BY id ORDER BY {newest} DESC, _close_lake_extracted_at DESC) = 1;\n",
             if deleted.is_empty() { "" } else { ", without records the event log reports deleted" },
-            version = spec.version,
+            newest = spec.newest_by(),
         ));
     }
     sql

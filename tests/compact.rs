@@ -12,23 +12,25 @@ use serde_json::Value;
 /// of the table folder: each row as its id, version and a hash of all its columns.
 fn all_rows(h: &Harness, reader: &str) -> Value {
     run_python_args(
-        r#"
+        &r#"
 import glob, json, os, sys
 import duckdb
 lake, reader = sys.argv[1], sys.argv[2]
+COLUMNS
 ext = glob.glob(os.path.join(sys.prefix, "lib", "python*", "site-packages", "duckdb_ext", "extensions"))
 con = duckdb.connect(config={"extension_directory": ext[0]} if ext else {})
 con.execute("LOAD delta")
 out = {}
-for t in ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"]:
+for t in tables:
     if reader == "delta":
         rel = f"delta_scan('{lake}/{t}')"
     else:
         rel = f"read_parquet('{lake}/{t}/*=*/*.parquet', hive_partitioning = true, union_by_name = true)"
-    out[t] = con.execute(f"select id, epoch_us(date_updated), md5(cast(r as varchar)) from {rel} r order by all").fetchall()
+    out[t] = con.execute(f"select id, {version[t]}, md5(cast(r as varchar)) from {rel} r order by all").fetchall()
 print(json.dumps(out))
-"#,
-        &[h.lake().to_str().unwrap(), reader],
+"#
+        .replace("COLUMNS\n", &python_columns(3)),
+        &[h.lake().to_str().unwrap(), reader, &table_columns()],
     )
 }
 
@@ -42,7 +44,7 @@ const EARLY_READER: &str = r#"
 import json, sys
 from deltalake import DeltaTable
 lake = sys.argv[1]
-tables = {t: DeltaTable(f"{lake}/{t}") for t in ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"]}
+tables = {t: DeltaTable(f"{lake}/{t}") for t in json.loads(sys.argv[2])}
 print("opened", flush=True)
 sys.stdin.readline()
 print(json.dumps({t: sorted(dt.to_pyarrow_table(columns=["id"]).column("id").to_pylist()) for t, dt in tables.items()}), flush=True)
@@ -82,7 +84,7 @@ async fn compaction_keeps_every_row_once_and_readers_keep_their_snapshot() {
 
     // A reader that opened every table before the compaction reads after it.
     let mut reader = tokio::process::Command::new(python())
-        .args(["-c", EARLY_READER, h.lake().to_str().unwrap()])
+        .args(["-c", EARLY_READER, h.lake().to_str().unwrap(), &serde_json::to_string(&TABLES).unwrap()])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)

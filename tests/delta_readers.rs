@@ -14,22 +14,30 @@ import glob, json, os, sys
 import duckdb, polars as pl
 from deltalake import DeltaTable
 lake, version = sys.argv[1], int(sys.argv[2])
+COLUMNS
 ext = glob.glob(os.path.join(sys.prefix, "lib", "python*", "site-packages", "duckdb_ext", "extensions"))
 con = duckdb.connect(config={"extension_directory": ext[0]} if ext else {})
 con.execute("LOAD delta")
 out = {}
-for table in ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"]:
+for table in tables:
     path = f"{lake}/{table}"
-    duck = con.execute(f"select id, epoch_us(date_updated) from delta_scan('{path}')").fetchall()
+    duck = con.execute(f"select id, {version[table]} from delta_scan('{path}')").fetchall()
+    types = dict(con.execute(f"select column_name, column_type from (describe select * from delta_scan('{path}'))").fetchall())
     dt = DeltaTable(path)
     latest = dt.version()
     at = min(version, latest)
-    old = pl.scan_delta(path, version=at).select(["id", "date_updated"]).collect()
+    versions = pl.col(columns[table]["version"])
+    if columns[table]["version"] != "_close_lake_content_hash":
+        versions = versions.dt.epoch("us")
+    old = pl.scan_delta(path, version=at).select([pl.col("id"), versions]).collect()
+    schema = {name: str(ty) for name, ty in pl.scan_delta(path).collect_schema().items()}
     delta_rs = DeltaTable(path, version=at).to_pyarrow_table(columns=["id"]).num_rows
     out[table] = {
         "duckdb": [[i, u] for i, u in duck],
         "version": latest,
-        "polars_at": [[i, int(u.timestamp() * 1_000_000) if u else None] for i, u in old.iter_rows()],
+        "polars_at": [[i, u] for i, u in old.iter_rows()],
+        "duckdb_types": types,
+        "polars_types": schema,
         "deltalake_rows_at": delta_rs,
     }
 print(json.dumps(out))
@@ -68,7 +76,10 @@ async fn delta_readers_read_every_table_at_the_latest_and_an_older_version() {
     }
 
     let lake = h.lake();
-    let read = run_python_args(READ, &[lake.to_str().unwrap(), "0"]);
+    let read = run_python_args(
+        &READ.replace("COLUMNS\n", &python_columns(3)),
+        &[lake.to_str().unwrap(), "0", &table_columns()],
+    );
     for table in TABLES {
         let seen = &read[table];
         let duck = pairs(&seen["duckdb"]);
@@ -79,6 +90,20 @@ async fn delta_readers_read_every_table_at_the_latest_and_an_older_version() {
         let old = pairs(&seen["polars_at"]);
         assert_eq!(set(&old), first[table], "{table}: Polars at version 0 sees the first run only");
         assert_eq!(seen["deltalake_rows_at"], first[table].len(), "{table}: deltalake at version 0");
+        // Every declared column reads with its type, in DuckDB and in Polars (through delta-rs).
+        for column in close_lake::tables::by_name(table).unwrap().columns {
+            use close_lake::convert::ColumnType;
+            let (duck, polars) = match column.ty {
+                ColumnType::Str | ColumnType::Json => ("VARCHAR", "String"),
+                ColumnType::Timestamp => ("TIMESTAMP WITH TIME ZONE", "Datetime(time_unit='us', time_zone='UTC')"),
+                ColumnType::Date => ("DATE", "Date"),
+                ColumnType::Int => ("BIGINT", "Int64"),
+                ColumnType::Float => ("DOUBLE", "Float64"),
+                ColumnType::Bool => ("BOOLEAN", "Boolean"),
+            };
+            assert_eq!(seen["duckdb_types"][column.name], duck, "{table}.{}: DuckDB type", column.name);
+            assert_eq!(seen["polars_types"][column.name], polars, "{table}.{}: Polars type", column.name);
+        }
     }
 }
 

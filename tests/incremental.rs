@@ -30,6 +30,12 @@ async fn a_second_run_exports_only_what_changed(backend: Backend) {
         new_tasks: 2,
         update_opportunities: 3,
         delete_opportunities: 1,
+        update_contacts: 3,
+        delete_contacts: 1,
+        update_custom_objects: 2,
+        delete_custom_objects: 1,
+        update_configuration: 1,
+        delete_configuration: 1,
         update_users: 1,
         update_custom_fields: 1,
         new_custom_fields: 1,
@@ -64,17 +70,32 @@ async fn a_second_run_exports_only_what_changed(backend: Backend) {
     // Requests follow the change, not the size of the account.
     let second = h.sim.request_counts();
     eprintln!("requests per group, first run {first_requests:?}, second run {second:?}");
-    for group in ["activity", "lead", "opportunity", "task", "event"] {
+    for group in ["activity", "lead", "opportunity", "task", "event", "search"] {
         let (before, after) =
             (first_requests.get(group).copied().unwrap_or(0), second.get(group).copied().unwrap_or(0));
         assert!(after <= 3, "{group}: {after} requests for a handful of changes (first run: {before})");
         assert!(before >= 3 * after.max(1) || group == "event", "{group}: first run {before}, second {after}");
     }
 
+    // Every table the mutation touched gained a version, the new ones included.
+    for table in TABLES.iter().skip(6) {
+        assert!(expected[table].len() > first[table].len(), "{table}: the mutation's edits landed");
+    }
+
     // A third run with nothing new adds nothing and still succeeds.
     let commits = h.store.commits().await;
-    assert_success(&h.export(&[]).await);
+    h.sim.reset_requests();
+    let output = h.export(&[]).await;
+    assert_success(&output);
+    eprintln!("a run with nothing new:\n{}", String::from_utf8_lossy(&output.stdout));
     assert_eq!(h.store.commits().await, commits, "nothing new, nothing committed");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    for table in TABLES {
+        let line = summary.lines().find(|l| l.split_whitespace().next() == Some(table)).expect("a summary line");
+        // table, rows, files, bytes (a number and a unit), requests
+        let requests: u64 = line.split_whitespace().nth(5).and_then(|n| n.parse().ok()).expect("requests");
+        assert!(requests <= 6, "{table}: a handful of requests when nothing is new: {line}");
+    }
     for table in TABLES {
         h.store.assert_exact(table, &expected[table]).await;
     }

@@ -11,10 +11,14 @@ use close_sim::{Dataset, GenSpec, Mutation, SimConfig, SimHandle};
 use common::*;
 use serde_json::{Value, json};
 
+/// The tables read as plain Parquet globs: the six and opportunities (the configuration tables add
+/// nothing a glob reader does differently, and each costs Spark a job).
+const GLOB_TABLES: [&str; 7] = ["activities", "custom_fields", "event_log", "leads", "tasks", "users", "opportunities"];
+
 const READ: &str = r#"
 import json, sys
 reader, lake = sys.argv[1], sys.argv[2]
-tables = ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"]
+tables = json.loads(sys.argv[3])
 out = {}
 if reader == "duckdb":
     import duckdb
@@ -45,7 +49,7 @@ print(json.dumps(out))
 "#;
 
 fn read(reader: &str, lake: &std::path::Path) -> Value {
-    run_python_args(READ, &[reader, lake.to_str().unwrap()])
+    run_python_args(READ, &[reader, lake.to_str().unwrap(), &serde_json::to_string(&GLOB_TABLES).unwrap()])
 }
 
 fn rows(seen: &Value, table: &str) -> Vec<(String, i64)> {
@@ -117,7 +121,7 @@ async fn duckdb_and_spark_read_every_table_after_export_evolution_and_backfill()
     }
     let duck = read("duckdb", &h.lake());
     let spark = read("spark", &h.lake());
-    for table in TABLES {
+    for table in GLOB_TABLES {
         let want: Vec<(String, i64)> = expected[table].iter().cloned().collect();
         assert_eq!(rows(&duck, table), want, "{table}: DuckDB rows");
         assert_eq!(rows(&spark, table), want, "{table}: Spark rows");

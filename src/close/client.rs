@@ -95,20 +95,27 @@ impl Client {
         query: &[(String, String)],
         counters: &Counters,
     ) -> Result<Bytes, ApiError> {
-        self.fetch(path, query, Shape::List, counters).await
+        self.fetch(path, query, None, Shape::List, counters).await
+    }
+
+    /// POSTs a JSON query to a list endpoint (`data/search/`): the body of its 200 answer, checked
+    /// and retried as [`Client::get_list`] does.
+    pub async fn post_list(&self, path: &str, body: &str, counters: &Counters) -> Result<Bytes, ApiError> {
+        self.fetch(path, &[], Some(body), Shape::List, counters).await
     }
 
     /// GETs one object (`me/`, `user/<id>/`): the body of its 200 answer, a JSON object.
     pub async fn get(&self, path: &str, query: &[(String, String)], counters: &Counters) -> Result<Bytes, ApiError> {
-        self.fetch(path, query, Shape::Object, counters).await
+        self.fetch(path, query, None, Shape::Object, counters).await
     }
 
-    /// GETs `path` (relative to the base URL) and returns the body of its 200 answer, after waiting
-    /// out rate limits and retrying transient failures.
+    /// GETs `path` (relative to the base URL), or POSTs `body` to it, and returns the body of its 200
+    /// answer, after waiting out rate limits and retrying transient failures.
     async fn fetch(
         &self,
         path: &str,
         query: &[(String, String)],
+        body: Option<&str>,
         shape: Shape,
         counters: &Counters,
     ) -> Result<Bytes, ApiError> {
@@ -124,7 +131,7 @@ impl Client {
             let attempt = {
                 let _permit = self.in_flight.acquire().await;
                 counters.add_request();
-                self.attempt(&url, path, group, query, shape, &mut exchange).await
+                self.attempt(&url, path, group, (query, body), shape, &mut exchange).await
             };
             // Recorded after the permit is released, so a capture never holds up other requests.
             if let (Some(recorder), Some(exchange)) = (&self.recorder, exchange) {
@@ -166,11 +173,19 @@ impl Client {
         url: &Url,
         path: &str,
         group: &str,
-        query: &[(String, String)],
+        (query, body): (&[(String, String)], Option<&str>),
         shape: Shape,
         exchange: &mut Option<Exchange>,
     ) -> Result<Attempt, ApiError> {
-        let sent = self.http.get(url.clone()).basic_auth(self.key.expose(), Some("")).query(query).send().await;
+        let request = match body {
+            None => self.http.get(url.clone()).query(query),
+            Some(body) => self
+                .http
+                .post(url.clone())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string()),
+        };
+        let sent = request.basic_auth(self.key.expose(), Some("")).send().await;
         let response = match sent {
             Ok(response) => response,
             // Strip the URL: reqwest errors print it, and it is ours to say, not the error's.

@@ -40,11 +40,12 @@ impl std::fmt::Display for Window {
     }
 }
 
-/// One page to fetch.
+/// One page to fetch: a GET with `query`, or a POST of the JSON `body`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageRequest {
     pub path: &'static str,
     pub query: Vec<(String, String)>,
+    pub body: Option<String>,
 }
 
 /// The envelope of a list answer, with its records left unparsed.
@@ -54,7 +55,8 @@ pub struct Envelope<'a> {
     pub data: Vec<&'a RawValue>,
     #[serde(default)]
     pub has_more: Option<bool>,
-    #[serde(default)]
+    /// The event log's `cursor_next`, or search's `cursor`.
+    #[serde(default, alias = "cursor")]
     pub cursor_next: Option<String>,
 }
 
@@ -86,8 +88,23 @@ const PAGES_PER_WINDOW: u64 = 20;
 #[derive(Debug, Clone)]
 pub enum Pager {
     Keyset(Keyset),
-    Cursor { path: &'static str, key: &'static str, limit: u32, window: Window, cursor: Option<String>, done: bool },
-    Offset { path: &'static str, limit: u32, skip: usize, done: bool },
+    Cursor {
+        path: &'static str,
+        key: &'static str,
+        limit: u32,
+        window: Window,
+        cursor: Option<String>,
+        done: bool,
+    },
+    Search(Search),
+    /// `_skip` pages of `limit`, or one answer holding every record where `limit` is `None`.
+    Offset {
+        path: &'static str,
+        params: Params,
+        limit: Option<u32>,
+        skip: usize,
+        done: bool,
+    },
 }
 
 /// Keyset paging over a window: see the module docs.
@@ -114,6 +131,21 @@ pub struct Keyset {
     splits_left: u8,
     /// Whether this window already considered splitting (once, after its first page).
     split_considered: bool,
+    done: bool,
+}
+
+/// Search pages over a window of `date_updated`: each page is a new query from the millisecond of
+/// the last record read (those already read there come back and are dropped as repeats), so no
+/// query nears Close's 10,000-result cap and no cursor is kept long enough to expire. Only when a
+/// whole page sits in one millisecond does the next page follow the answer's `cursor`.
+#[derive(Debug, Clone)]
+pub struct Search {
+    object_type: &'static str,
+    fields: std::sync::Arc<Vec<String>>,
+    limit: u32,
+    window: Window,
+    from: Micros,
+    cursor: Option<String>,
     done: bool,
 }
 
@@ -156,8 +188,17 @@ impl Pager {
         Pager::Cursor { path, key, limit, window, cursor: None, done: false }
     }
 
-    pub fn offset(path: &'static str, limit: u32) -> Pager {
-        Pager::Offset { path, limit, skip: 0, done: false }
+    /// Search pages of `spec` (a [`Source::Search`] table) over `window`, naming `fields`.
+    pub fn search(spec: &'static TableSpec, window: Window, fields: std::sync::Arc<Vec<String>>) -> Pager {
+        let Source::Search { object_type, limit, .. } = &spec.source else {
+            unreachable!("Pager::search is built for search sources");
+        };
+        let from = time::floor_to(window.lower, time::MICROS_PER_MILLI);
+        Pager::Search(Search { object_type, fields, limit: *limit, window, from, cursor: None, done: false })
+    }
+
+    pub fn offset(path: &'static str, params: Params, limit: Option<u32>) -> Pager {
+        Pager::Offset { path, params, limit, skip: 0, done: false }
     }
 
     /// The window of the replication key whose records this pager yields; others are dropped.
@@ -165,6 +206,7 @@ impl Pager {
         match self {
             Pager::Keyset(k) => k.window,
             Pager::Cursor { window, .. } => *window,
+            Pager::Search(s) => s.window,
             Pager::Offset { .. } => Window { lower: Micros::MIN, upper: Micros::MAX },
         }
     }
@@ -175,7 +217,9 @@ impl Pager {
         match self {
             Pager::Keyset(Keyset { done: true, .. })
             | Pager::Cursor { done: true, .. }
-            | Pager::Offset { done: true, .. } => None,
+            | Pager::Offset { done: true, .. }
+            | Pager::Search(Search { done: true, .. }) => None,
+            Pager::Search(s) => Some(s.request()),
             Pager::Keyset(k) => Some(k.request()),
             Pager::Cursor { path, key, limit, window, cursor, .. } => {
                 // The event log documents only `__lte` for the upper end: records at `upper` are
@@ -188,12 +232,16 @@ impl Pager {
                 if let Some(cursor) = cursor {
                     query.push(pair("_cursor", cursor.clone()));
                 }
-                Some(PageRequest { path, query })
+                Some(PageRequest { path, query, body: None })
             }
-            Pager::Offset { path, limit, skip, .. } => Some(PageRequest {
-                path,
-                query: vec![pair("_skip", skip.to_string()), pair("_limit", limit.to_string())],
-            }),
+            Pager::Offset { path, params, limit, skip, .. } => {
+                let mut query: Vec<(String, String)> = params.iter().map(|(k, v)| pair(k, v.to_string())).collect();
+                if let Some(limit) = limit {
+                    query.push(pair("_skip", skip.to_string()));
+                    query.push(pair("_limit", limit.to_string()));
+                }
+                Some(PageRequest { path, query, body: None })
+            }
         }
     }
 
@@ -209,9 +257,10 @@ impl Pager {
                 let below = page.keys.iter().flatten().any(|key| *key < window.lower);
                 *done = page.len == 0 || cursor.is_none() || below;
             }
-            Pager::Offset { skip, done, .. } => {
+            Pager::Search(s) => s.advance(page),
+            Pager::Offset { limit, skip, done, .. } => {
                 *skip += page.len;
-                *done = page.len == 0 || !page.has_more;
+                *done = limit.is_none() || page.len == 0 || !page.has_more;
             }
         }
     }
@@ -224,6 +273,43 @@ impl Pager {
     pub fn split(&mut self, page: &PageOutcome) -> Vec<Pager> {
         let Pager::Keyset(k) = self else { return Vec::new() };
         k.split(page).into_iter().map(Pager::Keyset).collect()
+    }
+}
+
+impl Search {
+    fn request(&self) -> PageRequest {
+        let object_type = self.object_type;
+        let field =
+            serde_json::json!({"type": "regular_field", "object_type": object_type, "field_name": "date_updated"});
+        let moment = |t: Micros| serde_json::json!({"type": "fixed_utc", "value": time::format_filter(t)});
+        let mut body = serde_json::json!({
+            "query": {"type": "and", "queries": [
+                {"type": "object_type", "object_type": object_type},
+                {"type": "field_condition", "field": field.clone(), "condition": {
+                    "type": "moment_range", "on_or_after": moment(self.from), "before": moment(self.window.upper),
+                }},
+            ]},
+            "sort": [{"direction": "asc", "field": field}],
+            "_fields": {object_type: *self.fields},
+            "_limit": self.limit,
+        });
+        if let Some(cursor) = &self.cursor {
+            body["cursor"] = serde_json::Value::from(cursor.as_str());
+        }
+        PageRequest { path: "data/search/", query: Vec::new(), body: Some(body.to_string()) }
+    }
+
+    fn advance(&mut self, page: &PageOutcome) {
+        let last = page.keys.iter().rev().find_map(|k| *k).map(|k| time::floor_to(k, time::MICROS_PER_MILLI));
+        match (last, &page.cursor_next) {
+            (_, None) => self.done = true,
+            _ if page.len == 0 => self.done = true,
+            (Some(last), Some(_)) if last > self.from => {
+                self.from = last;
+                self.cursor = None;
+            }
+            (_, Some(cursor)) => self.cursor = Some(cursor.clone()),
+        }
     }
 }
 
@@ -255,7 +341,7 @@ impl Keyset {
         }
         query.push(pair("_skip", self.skip.to_string()));
         query.push(pair("_limit", self.limit.to_string()));
-        PageRequest { path: self.path, query }
+        PageRequest { path: self.path, query, body: None }
     }
 
     fn advance(&mut self, page: &PageOutcome) {
@@ -511,10 +597,18 @@ mod tests {
 
     #[test]
     fn offset_stops_when_nothing_more() {
-        let mut pager = Pager::offset("user/", 100);
+        let mut pager = Pager::offset("user/", &[], Some(100));
         pager.advance(&PageOutcome { len: 100, has_more: true, ..Default::default() });
         assert_eq!(value(&pager.request().unwrap(), "_skip"), Some("100"));
         pager.advance(&PageOutcome { len: 7, has_more: false, ..Default::default() });
+        assert!(pager.request().is_none());
+    }
+
+    #[test]
+    fn an_unpaged_listing_is_one_request_with_its_own_parameters_only() {
+        let mut pager = Pager::offset("saved_search/", &[("type__in", "lead,contact")], None);
+        assert_eq!(pager.request().unwrap().query, [("type__in".to_string(), "lead,contact".to_string())]);
+        pager.advance(&PageOutcome { len: 100, has_more: true, ..Default::default() });
         assert!(pager.request().is_none());
     }
 }

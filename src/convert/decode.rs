@@ -97,7 +97,12 @@ impl Decoder {
             let row = RowKey {
                 id: slots[id_at].and_then(as_str).map(Cow::into_owned).unwrap_or_default(),
                 key,
-                version: if version_at == key_at { key } else { timestamp(version_at) },
+                // A content hash where the table versions by content, else a timestamp.
+                version: if version_at == key_at {
+                    key
+                } else {
+                    timestamp(version_at).or_else(|| slots[version_at].and_then(|raw| raw.get().parse().ok()))
+                },
                 order: if order_at == key_at { key } else { timestamp(order_at) },
             };
             if !keep(&row) {

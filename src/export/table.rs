@@ -1,6 +1,6 @@
 //! One table's run, export or backfill: lease, recover, plan the window, read it, commit.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -19,7 +19,7 @@ use crate::lake::manifest::{Manifest, RunKind, RunStats};
 use crate::lake::reader::{self, Version};
 use crate::lake::transaction::{Options, Transaction};
 use crate::report::Counters;
-use crate::tables::{Source, TableSpec};
+use crate::tables::{Replication, Source, TableSpec};
 use crate::time::{self, MICROS_PER_DAY, Micros};
 
 /// Where a first run without `--start-date` starts: before Close existed, so all history.
@@ -56,6 +56,14 @@ async fn export_in(
     let head = txn.head().cloned();
     let now = context.now;
     let (window, kind) = match &context.plan.mode {
+        // A record of a table versioned by content is keyed by this run's time: there is no history
+        // to read, only the present to compare with the latest stored versions.
+        Mode::Export if spec.replication == Replication::Content => {
+            (Window { lower: now, upper: now + 1 }, RunKind::Export)
+        }
+        Mode::Backfill { .. } if spec.replication == Replication::Content => {
+            return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing to backfill: versioned by content".into() });
+        }
         Mode::Export => (plan_window(context, spec, head.as_ref(), now), RunKind::Export),
         Mode::Backfill { from, to, .. } => {
             let upper = (*to).min(time::floor_to(now - context.plan.lag, spec.granule()));
@@ -70,6 +78,10 @@ async fn export_in(
     // An export drops the versions of its re-read span (the tail); a backfill, and an export of a
     // table that only backfills have filled so far, every version the lake holds in the window.
     let seen = match (&context.plan.mode, &head) {
+        _ if spec.replication == Replication::Content => {
+            counters.set_phase("reading the latest versions the lake holds");
+            latest_versions(txn, spec).await.map_err(lake_error)?
+        }
         (Mode::Export, Some(head)) if head.bookmark_micros.is_some() => head.tail_versions(),
         (Mode::Export, None) => HashSet::new(),
         _ => {
@@ -90,6 +102,12 @@ async fn export_in(
         Source::Keyset { .. } => read_windows(run.clone(), Pager::keyset(spec, window)).await?,
         Source::Cursor { path, limit } => {
             read_windows(run.clone(), Pager::cursor(path, spec.key, *limit, window)).await?
+        }
+        Source::Search { .. } => {
+            counters.set_phase("listing the custom fields to ask for");
+            let fields = window::search_fields(&run).await?;
+            counters.set_phase("");
+            read_windows(run.clone(), Pager::search(spec, window, Arc::new(fields))).await?
         }
         Source::Full { .. } => vec![window::read_full(run.clone(), window).await?],
     };
@@ -145,6 +163,21 @@ async fn versions_in(txn: &Transaction, spec: &TableSpec, window: Window) -> Res
         }
     }
     Ok(held)
+}
+
+/// The `(id, content hash)` of each record's latest stored version: a record read with that same
+/// content is a repeat, any other content (a change, or a change back) a new version.
+async fn latest_versions(txn: &Transaction, spec: &TableSpec) -> Result<HashSet<Version>, LakeError> {
+    let mut latest: HashMap<String, (Option<Micros>, Option<Micros>)> = HashMap::new();
+    for file in txn.files() {
+        for (id, seen_at, hash) in reader::versions(txn.lake(), file, spec.key, spec.version).await? {
+            let entry = latest.entry(id).or_insert((seen_at, hash));
+            if seen_at > entry.0 {
+                *entry = (seen_at, hash);
+            }
+        }
+    }
+    Ok(latest.into_iter().map(|(id, (_, hash))| (id, hash)).collect())
 }
 
 /// `[bookmark - lookback, now - lag)`, or from the start date (or all history) on a first run. The

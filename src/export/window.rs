@@ -17,11 +17,12 @@ use super::tail::TailCollector;
 use super::{RunContext, TableError};
 use crate::close::ApiError;
 use crate::close::pager::{Envelope, PageOutcome, Pager, Window};
+use crate::convert::content_hash;
 use crate::convert::{Decoded, Decoder, RowKey};
 use crate::lake::manifest::FileEntry;
 use crate::lake::writer::{PartitionBatch, RunFiles, StagedWriter, TARGET_FILE_BYTES};
 use crate::report::Counters;
-use crate::tables::{Source, TableSpec};
+use crate::tables::{CONTENT_HASH_COLUMN, Replication, SEEN_AT_COLUMN, Source, TableSpec};
 use crate::time::{self, Micros};
 
 /// Converted batches waiting for the writer, per window.
@@ -77,12 +78,19 @@ async fn fetch_all(
     let mut rows = 0;
     while let Some(request) = pager.request() {
         let window = pager.window();
-        let body = run
-            .context
-            .client
-            .get_list(request.path, &request.query, &run.counters)
-            .await
-            .map_err(|source| TableError::Fetch { table: run.spec.name, window, source })?;
+        let client = &run.context.client;
+        let answer = match &request.body {
+            None => client.get_list(request.path, &request.query, &run.counters).await,
+            Some(body) => client.post_list(request.path, body, &run.counters).await,
+        };
+        let body = match answer {
+            Ok(body) => body,
+            Err(err) if optional(run.spec) && err.is_unavailable() => {
+                tracing::warn!(table = run.spec.name, "{err}: this plan lacks {}; nothing to read", run.spec.name);
+                break;
+            }
+            Err(source) => return Err(TableError::Fetch { table: run.spec.name, window, source }),
+        };
         let job = {
             let (run, path) = (run.clone(), request.path);
             tokio::task::spawn_blocking(move || convert_page(&run, path, &body, window, cursor))
@@ -106,6 +114,70 @@ async fn fetch_all(
         }
     }
     Ok((rows, tail))
+}
+
+/// Whether a plan may lack the table's object type altogether.
+fn optional(spec: &TableSpec) -> bool {
+    matches!(spec.source, Source::Search { optional: true, .. })
+}
+
+/// The fields a search of `run`'s table names: its declared columns, and `custom.<id>` for every
+/// custom field of its object type (a shared field where it is associated with the type). A listing
+/// the plan lacks adds none.
+pub async fn search_fields(run: &TableRun) -> Result<Vec<String>, TableError> {
+    let Source::Search { object_type, custom_fields, .. } = &run.spec.source else {
+        unreachable!("search_fields is called for search sources");
+    };
+    let window = Window { lower: 0, upper: 0 };
+    let fetch_error = |source| TableError::Fetch { table: run.spec.name, window, source };
+    let mut fields: Vec<String> = run
+        .spec
+        .columns
+        .iter()
+        .filter(|c| c.name != crate::convert::CUSTOM_BY_ID_COLUMN)
+        .map(|c| c.name.to_string())
+        .collect();
+    for path in custom_fields.iter() {
+        let mut pager = Pager::offset(path, &[], Some(100));
+        while let Some(request) = pager.request() {
+            let body = match run.context.client.get_list(request.path, &request.query, &run.counters).await {
+                Ok(body) => body,
+                Err(err) if err.is_unavailable() => break,
+                Err(err) => return Err(fetch_error(err)),
+            };
+            let (records, outcome) = parse_records(&body)
+                .map_err(|message| fetch_error(ApiError::BadResponse { path: path.to_string(), message }))?;
+            pager.advance(&outcome);
+            for (id, raw) in records {
+                let shared = path.ends_with("shared/");
+                if !shared || associated(&raw, object_type) {
+                    fields.push(format!("{}{id}", crate::convert::CUSTOM_PREFIX));
+                }
+            }
+        }
+    }
+    fields.dedup();
+    Ok(fields)
+}
+
+/// Whether a shared custom field is associated with `object_type` (a custom object's fields are
+/// associated with `custom_object_type`).
+fn associated(field: &RawValue, object_type: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Field {
+        #[serde(default)]
+        associations: Vec<Association>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Association {
+        object_type: Option<String>,
+    }
+    let Ok(field) = serde_json::from_str::<Field>(field.get()) else { return false };
+    field
+        .associations
+        .iter()
+        .filter_map(|a| a.object_type.as_deref())
+        .any(|t| t == object_type || (object_type == "custom_object" && t == "custom_object_type"))
 }
 
 /// The versions read in the granule of the largest order key so far: a page that starts again in
@@ -236,7 +308,7 @@ pub async fn read_full(run: Arc<TableRun>, window: Window) -> Result<WindowOutpu
     let fetch_error = |source| TableError::Fetch { table: run.spec.name, window, source };
     let mut merged: BTreeMap<String, (Box<RawValue>, Vec<&'static str>)> = BTreeMap::new();
     for endpoint in endpoints.iter() {
-        let mut pager = Pager::offset(endpoint.path, *limit);
+        let mut pager = Pager::offset(endpoint.path, endpoint.params, *limit);
         while let Some(request) = pager.request() {
             let body = match run.context.client.get_list(request.path, &request.query, &run.counters).await {
                 Ok(body) => body,
@@ -282,12 +354,24 @@ pub async fn read_full(run: Arc<TableRun>, window: Window) -> Result<WindowOutpu
         }
     }
     let tag_column = *tag_column;
+    let seen_at = (run.spec.replication == Replication::Content).then_some(run.context.now);
 
     let job = {
         let run = run.clone();
         tokio::task::spawn_blocking(move || {
-            let records: Vec<Box<RawValue>> =
-                merged.into_values().map(|(raw, tags)| with_tags(raw, tag_column, &tags)).collect();
+            let records: Vec<Box<RawValue>> = merged
+                .into_values()
+                .map(|(raw, tags)| {
+                    let raw = match tag_column {
+                        Some(column) => with_fields(raw, &[(column, serde_json::json!(tags))]),
+                        None => raw,
+                    };
+                    match seen_at {
+                        Some(seen_at) => with_content_version(raw, seen_at),
+                        None => raw,
+                    }
+                })
+                .collect();
             let refs: Vec<&RawValue> = records.iter().map(AsRef::as_ref).collect();
             let decoded = decode(&run, &refs, window, &CursorVersions::new(run.spec.granule()), &mut Vec::new())?;
             let decoded =
@@ -344,15 +428,34 @@ fn parse_records(body: &[u8]) -> Result<(Vec<IdentifiedRecord>, PageOutcome), St
     Ok((records, outcome))
 }
 
-/// Appends `"<column>": [tags]` to a record's JSON, leaving every byte Close sent as it was.
-fn with_tags(raw: Box<RawValue>, column: Option<&str>, tags: &[&str]) -> Box<RawValue> {
-    let Some(column) = column else { return raw };
+/// Appends fields to a record's JSON, leaving every byte Close sent as it was.
+fn with_fields(raw: Box<RawValue>, fields: &[(&str, serde_json::Value)]) -> Box<RawValue> {
     let text = raw.get().trim_end();
     let Some(body) = text.strip_suffix('}') else { return raw };
-    let separator = if body.trim_end() == "{" { "" } else { "," };
-    let tags = serde_json::to_string(tags).unwrap_or_else(|_| "[]".into());
-    let column = serde_json::to_string(column).unwrap_or_default();
-    RawValue::from_string(format!("{body}{separator}{column}:{tags}}}")).unwrap_or(raw)
+    let mut extended = body.to_string();
+    let mut empty = body.trim_end() == "{";
+    for (name, value) in fields {
+        if !empty {
+            extended.push(',');
+        }
+        empty = false;
+        extended.push_str(&serde_json::Value::from(*name).to_string());
+        extended.push(':');
+        extended.push_str(&value.to_string());
+    }
+    extended.push('}');
+    RawValue::from_string(extended).unwrap_or(raw)
+}
+
+/// Stamps a record of a [`Replication::Content`] table with the run that sees it and a hash of
+/// its content; the run keeps it only if the hash differs from the latest stored one.
+fn with_content_version(raw: Box<RawValue>, seen_at: Micros) -> Box<RawValue> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(raw.get()) else { return raw };
+    let stamp = [
+        (SEEN_AT_COLUMN, serde_json::json!(time::format_rfc3339(seen_at))),
+        (CONTENT_HASH_COLUMN, serde_json::json!(content_hash(&value))),
+    ];
+    with_fields(raw, &stamp)
 }
 
 /// Reorders a decoded batch (and its keys) by the replication key, so partitions come in runs.
@@ -378,12 +481,28 @@ mod tests {
     }
 
     #[test]
-    fn tags_are_appended_without_touching_the_record() {
-        let tagged =
-            with_tags(raw(r#"{"id":"cf_1","n":1.50000000000000000001}"#), Some("object_types"), &["lead", "shared"]);
+    fn fields_are_appended_without_touching_the_record() {
+        let tags = [("object_types", serde_json::json!(["lead", "shared"]))];
+        let tagged = with_fields(raw(r#"{"id":"cf_1","n":1.50000000000000000001}"#), &tags);
         assert_eq!(tagged.get(), r#"{"id":"cf_1","n":1.50000000000000000001,"object_types":["lead","shared"]}"#);
-        assert_eq!(with_tags(raw("{ }"), Some("t"), &["x"]).get(), r#"{ "t":["x"]}"#);
-        assert_eq!(with_tags(raw(r#"{"id":"u"}"#), None, &["user"]).get(), r#"{"id":"u"}"#);
+        assert_eq!(with_fields(raw("{ }"), &[("t", serde_json::json!(["x"]))]).get(), r#"{ "t":["x"]}"#);
+        assert_eq!(with_fields(raw(r#"{"id":"u"}"#), &[]).get(), r#"{"id":"u"}"#);
+    }
+
+    #[test]
+    fn content_versions_follow_the_content_not_the_field_order() {
+        let at = time::parse_timestamp("2026-12-01T00:00:00Z").unwrap();
+        let a = with_content_version(raw(r#"{"id":"role_1","name":"Admin","permissions":["a","b"]}"#), at);
+        let b = with_content_version(raw(r#"{"permissions":["a","b"],"name":"Admin","id":"role_1"}"#), at);
+        let c = with_content_version(raw(r#"{"id":"role_1","name":"Admins","permissions":["a","b"]}"#), at);
+        let hash =
+            |r: &RawValue| serde_json::from_str::<serde_json::Value>(r.get()).unwrap()[CONTENT_HASH_COLUMN].clone();
+        assert_eq!(hash(&a), hash(&b));
+        assert_ne!(hash(&a), hash(&c));
+        assert!(a.get().ends_with(&format!(
+            r#","_close_lake_seen_at":"2026-12-01T00:00:00.000000Z","_close_lake_content_hash":{}}}"#,
+            hash(&a)
+        )));
     }
 
     #[test]

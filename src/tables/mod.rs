@@ -33,13 +33,27 @@ pub enum Source {
         /// Parameters every request carries (for example `_type=all` on `/task/`).
         params: &'static [(&'static str, &'static str)],
     },
+    /// `POST /data/search/` over one object type: a window of the key (`date_updated`), sorted by it.
+    /// Search returns only the fields a query names: the declared columns, and every custom field of
+    /// the type, listed at the start of each run.
+    Search {
+        object_type: &'static str,
+        /// The custom field listings whose fields belong to the type (a shared field counts where it
+        /// is associated with the type).
+        custom_fields: &'static [&'static str],
+        /// A plan may lack the object type (402/403/404): a warning and no records.
+        optional: bool,
+        limit: u32,
+    },
     /// Cursor pages, newest first, filtered by `key__gte`/`key__lte` (the event log).
     Cursor { path: &'static str, limit: u32 },
     /// No server-side date filter: small tables read in full from every endpoint, merged by `id`
     /// and filtered by key locally. Each endpoint's tag is recorded in `tag_column`.
     Full {
         endpoints: &'static [Endpoint],
-        limit: u32,
+        /// The `_limit` of `_skip` pages, or `None` where the endpoint documents no paging and
+        /// answers every record at once.
+        limit: Option<u32>,
         tag_column: Option<&'static str>,
         /// Also read the users who are only inactive members of the key's organizations (deactivated
         /// users: `/user/` lists active members only, yet records keep referring to the others).
@@ -54,6 +68,8 @@ pub struct Endpoint {
     pub tag: &'static str,
     /// A plan may lack this endpoint (402/403/404): a warning and no records, not a failed table.
     pub optional: bool,
+    /// Parameters every request carries (for example every type of smart view).
+    pub params: &'static [(&'static str, &'static str)],
 }
 
 /// How an endpoint filters and sorts by the replication key.
@@ -72,7 +88,16 @@ pub enum Replication {
     AppendOnly,
     /// Change data capture: the key moves forward on every change.
     Cdc,
+    /// Records without timestamps (statuses, roles, groups), read in full: a version is stored when
+    /// a record's content differs from its latest stored version. The key is [`SEEN_AT_COLUMN`], the
+    /// time of the run that first saw that content, and the version is [`CONTENT_HASH_COLUMN`].
+    Content,
 }
+
+/// The key of a [`Replication::Content`] table: when a run first saw a record's content.
+pub const SEEN_AT_COLUMN: &str = "_close_lake_seen_at";
+/// The version of a [`Replication::Content`] table: a hash of the record's content (keys sorted).
+pub const CONTENT_HASH_COLUMN: &str = "_close_lake_content_hash";
 
 /// A table's declaration.
 #[derive(Debug)]
@@ -127,6 +152,14 @@ impl TableSpec {
         }
     }
 
+    /// The column whose largest value marks a record's newest version.
+    pub fn newest_by(&self) -> &'static str {
+        match self.replication {
+            Replication::Content => self.key,
+            Replication::Cdc | Replication::AppendOnly => self.version,
+        }
+    }
+
     /// The precision of the server's bounds on the order field.
     pub fn granule(&self) -> Micros {
         match self.source {
@@ -163,7 +196,21 @@ mod tests {
     #[test]
     fn tables_in_contract_order() {
         let names = names();
-        assert_eq!(names, ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"]);
+        let six = ["activities", "custom_fields", "event_log", "leads", "tasks", "users"];
+        assert_eq!(names[..6], six, "the six first, as the contract lists them");
+        let more =
+            ["opportunities", "contacts", "custom_objects", "lead_statuses", "opportunity_statuses", "pipelines"];
+        assert_eq!(names[6..12], more);
+        let configuration = [
+            "custom_activity_types",
+            "custom_object_types",
+            "email_templates",
+            "sms_templates",
+            "sequences",
+            "smart_views",
+        ];
+        assert_eq!(names[12..18], configuration);
+        assert_eq!(names[18..], ["roles", "groups"]);
     }
 
     #[test]

@@ -1,14 +1,359 @@
 //! The table declarations. Columns list what Close documents; anything else a record carries
 //! lands in the extras column, so a field missing here is kept, just untyped.
 
-use super::{Endpoint, KeyFilter, Replication, Source, TableSpec, col};
+use super::{CONTENT_HASH_COLUMN, Column, Endpoint, KeyFilter, Replication, SEEN_AT_COLUMN, Source, TableSpec, col};
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MILLI, MICROS_PER_MINUTE};
 
 pub fn all() -> &'static [TableSpec] {
     &TABLES
 }
 
-static TABLES: [TableSpec; 7] = [ACTIVITIES, CUSTOM_FIELDS, EVENT_LOG, LEADS, OPPORTUNITIES, TASKS, USERS];
+static TABLES: [TableSpec; 20] = [
+    ACTIVITIES,
+    CUSTOM_FIELDS,
+    EVENT_LOG,
+    LEADS,
+    TASKS,
+    USERS,
+    OPPORTUNITIES,
+    CONTACTS,
+    CUSTOM_OBJECTS,
+    LEAD_STATUSES,
+    OPPORTUNITY_STATUSES,
+    PIPELINES,
+    CUSTOM_ACTIVITY_TYPES,
+    CUSTOM_OBJECT_TYPES,
+    EMAIL_TEMPLATES,
+    SMS_TEMPLATES,
+    SEQUENCES,
+    SMART_VIEWS,
+    ROLES,
+    GROUPS,
+];
+
+/// A configuration table: small listings read in full every run (`limit: None` where Close documents no
+/// paging). CDC on `date_updated`, or, for records without timestamps, versioned by content.
+const fn configuration(
+    name: &'static str,
+    replication: Replication,
+    endpoints: &'static [Endpoint],
+    limit: Option<u32>,
+    columns: &'static [Column],
+) -> TableSpec {
+    let (key, version) = match replication {
+        Replication::Content => (SEEN_AT_COLUMN, CONTENT_HASH_COLUMN),
+        Replication::Cdc | Replication::AppendOnly => ("date_updated", "date_updated"),
+    };
+    TableSpec {
+        name,
+        replication,
+        source: Source::Full { endpoints, limit, tag_column: None, inactive_users: false },
+        key,
+        version,
+        lookback: 0,
+        retention_days: None,
+        columns,
+    }
+}
+
+/// One endpoint without parameters, by its table's name as tag.
+const fn listing(path: &'static str, tag: &'static str) -> Endpoint {
+    Endpoint { path, tag, optional: false, params: &[] }
+}
+
+/// Contacts through `POST /data/search/`: a `date_updated` window sorted by `date_updated`, the only way
+/// Close lists contacts by change (`/contact/` has no date filter and no documented order; docs/design.md
+/// says why not a full read or the copies leads embed). Deletes are in the event log.
+const CONTACTS: TableSpec = TableSpec {
+    name: "contacts",
+    replication: Replication::Cdc,
+    source: Source::Search {
+        object_type: "contact",
+        custom_fields: &["custom_field/contact/", "custom_field/shared/"],
+        optional: false,
+        limit: 200,
+    },
+    key: "date_updated",
+    version: "date_updated",
+    lookback: 0,
+    retention_days: None,
+    columns: &[
+        col!("id", Str),
+        col!("lead_id", Str),
+        col!("name", Str),
+        col!("display_name", Str),
+        col!("title", Str),
+        col!("emails", Json),
+        col!("phones", Json),
+        col!("urls", Json),
+        col!("integration_links", Json),
+        col!("timezone", Str),
+        col!("timezone_source", Str),
+        col!("organization_id", Str),
+        col!("created_by", Str),
+        col!("updated_by", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+        col!("custom_by_id", Json),
+    ],
+};
+
+/// Custom object instances of every type through `POST /data/search/` (`/custom_object/` lists one
+/// lead's only). A plan without custom objects answers 402/403/404: a warning and an empty table.
+const CUSTOM_OBJECTS: TableSpec = TableSpec {
+    name: "custom_objects",
+    replication: Replication::Cdc,
+    source: Source::Search {
+        object_type: "custom_object",
+        custom_fields: &["custom_field/custom_object_type/", "custom_field/shared/"],
+        optional: true,
+        limit: 200,
+    },
+    key: "date_updated",
+    version: "date_updated",
+    lookback: 0,
+    retention_days: None,
+    columns: &[
+        col!("id", Str),
+        col!("name", Str),
+        col!("custom_object_type_id", Str),
+        col!("lead_id", Str),
+        col!("organization_id", Str),
+        col!("created_by", Str),
+        col!("updated_by", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+        col!("custom_by_id", Json),
+    ],
+};
+
+const LEAD_STATUSES: TableSpec = configuration(
+    "lead_statuses",
+    Replication::Content,
+    &[listing("status/lead/", "lead_status")],
+    None,
+    &[
+        col!("id", Str),
+        col!("label", Str),
+        col!("color", Str),
+        col!("organization_id", Str),
+        col!("_close_lake_seen_at", Timestamp),
+        col!("_close_lake_content_hash", Int),
+    ],
+);
+
+const OPPORTUNITY_STATUSES: TableSpec = configuration(
+    "opportunity_statuses",
+    Replication::Content,
+    &[listing("status/opportunity/", "opportunity_status")],
+    None,
+    &[
+        col!("id", Str),
+        col!("label", Str),
+        col!("type", Str),
+        col!("pipeline_id", Str),
+        col!("organization_id", Str),
+        col!("_close_lake_seen_at", Timestamp),
+        col!("_close_lake_content_hash", Int),
+    ],
+);
+
+/// Pipelines with their statuses (naive timestamps, UTC).
+const PIPELINES: TableSpec = configuration(
+    "pipelines",
+    Replication::Cdc,
+    &[listing("pipeline/", "pipeline")],
+    None,
+    &[
+        col!("id", Str),
+        col!("name", Str),
+        col!("statuses", Json),
+        col!("organization_id", Str),
+        col!("created_by", Str),
+        col!("updated_by", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+    ],
+);
+
+/// The types of custom activities (their instances are activities of `_type` `CustomActivity`).
+const CUSTOM_ACTIVITY_TYPES: TableSpec = configuration(
+    "custom_activity_types",
+    Replication::Cdc,
+    &[listing("custom_activity/", "custom_activity_type")],
+    None,
+    &[
+        col!("id", Str),
+        col!("name", Str),
+        col!("description", Str),
+        col!("api_create_only", Bool),
+        col!("is_archived", Bool),
+        col!("editable_with_roles", Json),
+        col!("fields", Json),
+        col!("organization_id", Str),
+        col!("created_by", Str),
+        col!("updated_by", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+    ],
+);
+
+/// Custom object types; a plan without custom objects lacks the endpoint: a warning and no rows.
+const CUSTOM_OBJECT_TYPES: TableSpec = configuration(
+    "custom_object_types",
+    Replication::Cdc,
+    &[Endpoint { path: "custom_object_type/", tag: "custom_object_type", optional: true, params: &[] }],
+    None,
+    &[
+        col!("id", Str),
+        col!("name", Str),
+        col!("name_plural", Str),
+        col!("description", Str),
+        col!("api_create_only", Bool),
+        col!("editable_with_roles", Json),
+        col!("fields", Json),
+        col!("back_reference_fields", Json),
+        col!("organization_id", Str),
+        col!("created_by", Str),
+        col!("updated_by", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+    ],
+);
+
+const EMAIL_TEMPLATES: TableSpec = configuration(
+    "email_templates",
+    Replication::Cdc,
+    &[listing("email_template/", "email_template")],
+    Some(100),
+    &[
+        col!("id", Str),
+        col!("name", Str),
+        col!("subject", Str),
+        col!("body", Str),
+        col!("is_archived", Bool),
+        col!("is_shared", Bool),
+        col!("attachments", Json),
+        col!("organization_id", Str),
+        col!("created_by", Str),
+        col!("updated_by", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+    ],
+);
+
+const SMS_TEMPLATES: TableSpec = configuration(
+    "sms_templates",
+    Replication::Cdc,
+    &[listing("sms_template/", "sms_template")],
+    Some(100),
+    &[
+        col!("id", Str),
+        col!("name", Str),
+        col!("text", Str),
+        col!("status", Str),
+        col!("is_shared", Bool),
+        col!("owned_by", Str),
+        col!("attachments", Json),
+        col!("organization_id", Str),
+        col!("created_by", Str),
+        col!("updated_by", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+    ],
+);
+
+/// Sequences with their steps; Close names their authors `created_by_id`/`updated_by_id`.
+const SEQUENCES: TableSpec = configuration(
+    "sequences",
+    Replication::Cdc,
+    &[listing("sequence/", "sequence")],
+    Some(100),
+    &[
+        col!("id", Str),
+        col!("name", Str),
+        col!("status", Str),
+        col!("timezone", Str),
+        col!("schedule", Json),
+        col!("schedule_id", Str),
+        col!("steps", Json),
+        col!("organization_id", Str),
+        col!("created_by_id", Str),
+        col!("updated_by_id", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+    ],
+);
+
+/// Smart views of every type: without `type__in`, `/saved_search/` lists only lead views.
+const SMART_VIEWS: TableSpec = configuration(
+    "smart_views",
+    Replication::Cdc,
+    &[Endpoint {
+        path: "saved_search/",
+        tag: "smart_view",
+        optional: false,
+        params: &[(
+            "type__in",
+            "lead,contact,opportunity,call,email,sms,meeting,note,whatsapp_message,custom_activity,form_submission",
+        )],
+    }],
+    Some(100),
+    &[
+        col!("id", Str),
+        col!("name", Str),
+        col!("type", Str),
+        col!("description", Str),
+        col!("query", Str),
+        col!("s_query", Json),
+        col!("selected_fields", Json),
+        col!("is_shared", Bool),
+        col!("is_user_dependent", Bool),
+        col!("shared_with", Json),
+        col!("user_id", Str),
+        col!("organization_id", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+    ],
+);
+
+/// Roles. Built-in ones carry `0001-01-01T00:00:00` as their dates, custom ones none that move: versioned
+/// by content.
+const ROLES: TableSpec = configuration(
+    "roles",
+    Replication::Content,
+    &[listing("role/", "role")],
+    None,
+    &[
+        col!("id", Str),
+        col!("name", Str),
+        col!("editable", Bool),
+        col!("permissions", Json),
+        col!("visibility_user_lcf_behavior", Str),
+        col!("visibility_user_lcf_ids", Json),
+        col!("organization_id", Str),
+        col!("date_created", Timestamp),
+        col!("date_updated", Timestamp),
+        col!("_close_lake_seen_at", Timestamp),
+        col!("_close_lake_content_hash", Int),
+    ],
+);
+
+/// Groups (their members are listed only per group, by `/group/<id>/`).
+const GROUPS: TableSpec = configuration(
+    "groups",
+    Replication::Content,
+    &[listing("group/", "group")],
+    None,
+    &[
+        col!("id", Str),
+        col!("name", Str),
+        col!("members", Json),
+        col!("organization_id", Str),
+        col!("_close_lake_seen_at", Timestamp),
+        col!("_close_lake_content_hash", Int),
+    ],
+);
 
 /// Opportunities through `/opportunity/`, a `date_updated` window sorted by `date_updated`: their
 /// own records, fresher than the copies leads embed (Close does not move a lead's `date_updated`
@@ -158,14 +503,19 @@ const CUSTOM_FIELDS: TableSpec = TableSpec {
     replication: Replication::Cdc,
     source: Source::Full {
         endpoints: &[
-            Endpoint { path: "custom_field/lead/", tag: "lead", optional: false },
-            Endpoint { path: "custom_field/contact/", tag: "contact", optional: false },
-            Endpoint { path: "custom_field/opportunity/", tag: "opportunity", optional: false },
-            Endpoint { path: "custom_field/activity/", tag: "activity", optional: false },
-            Endpoint { path: "custom_field/custom_object_type/", tag: "custom_object_type", optional: true },
-            Endpoint { path: "custom_field/shared/", tag: "shared", optional: false },
+            Endpoint { path: "custom_field/lead/", tag: "lead", optional: false, params: &[] },
+            Endpoint { path: "custom_field/contact/", tag: "contact", optional: false, params: &[] },
+            Endpoint { path: "custom_field/opportunity/", tag: "opportunity", optional: false, params: &[] },
+            Endpoint { path: "custom_field/activity/", tag: "activity", optional: false, params: &[] },
+            Endpoint {
+                path: "custom_field/custom_object_type/",
+                tag: "custom_object_type",
+                optional: true,
+                params: &[],
+            },
+            Endpoint { path: "custom_field/shared/", tag: "shared", optional: false, params: &[] },
         ],
-        limit: 100,
+        limit: Some(100),
         tag_column: Some("object_types"),
         inactive_users: false,
     },
@@ -329,8 +679,8 @@ const USERS: TableSpec = TableSpec {
     name: "users",
     replication: Replication::Cdc,
     source: Source::Full {
-        endpoints: &[Endpoint { path: "user/", tag: "user", optional: false }],
-        limit: 100,
+        endpoints: &[Endpoint { path: "user/", tag: "user", optional: false, params: &[] }],
+        limit: Some(100),
         tag_column: None,
         inactive_users: true,
     },

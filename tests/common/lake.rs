@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::TimestampMicrosecondType;
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::gcp::GoogleCloudStorageBuilder;
@@ -182,19 +181,12 @@ impl TestLake {
         batches
     }
 
-    /// Every `(id, date_updated)` row of a table, with repeats (a set would hide duplicates).
+    /// Every `(id, version)` row of a table (the version is `date_updated`, or the content hash of
+    /// a table without timestamps), with repeats (a set would hide duplicates).
     pub async fn rows(&self, table: &str) -> Vec<(String, i64)> {
         let mut rows = Vec::new();
         for batch in self.read_batches(table).await {
-            let ids = batch.column_by_name("id").expect("id column").as_string::<i32>().clone();
-            let updated = batch
-                .column_by_name("date_updated")
-                .expect("date_updated")
-                .as_primitive::<TimestampMicrosecondType>()
-                .clone();
-            for i in 0..batch.num_rows() {
-                rows.push((ids.value(i).to_string(), if updated.is_null(i) { i64::MIN } else { updated.value(i) }));
-            }
+            rows.extend(batch_versions(&batch, table));
         }
         rows.sort();
         rows
@@ -239,12 +231,7 @@ impl TestLake {
             let bytes = store.get(&Path::from(path.as_str())).await.expect("get").bytes().await.expect("bytes");
             let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).expect("parquet").build().expect("reader");
             for batch in reader.map(|b| b.expect("batch")) {
-                let ids = batch.column_by_name("id").expect("id").as_string::<i32>().clone();
-                let updated = batch.column_by_name("date_updated").expect("date_updated");
-                let updated = updated.as_primitive::<TimestampMicrosecondType>().clone();
-                for i in 0..batch.num_rows() {
-                    rows.push((ids.value(i).to_string(), if updated.is_null(i) { i64::MIN } else { updated.value(i) }));
-                }
+                rows.extend(batch_versions(&batch, table));
             }
         }
         rows.sort();
@@ -333,4 +320,16 @@ pub fn s3_env(endpoint: &str) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
+}
+
+/// The `(id, version)` of every row of a batch of `table` (`i64::MIN` for a missing version).
+fn batch_versions(batch: &RecordBatch, table: &str) -> Vec<(String, i64)> {
+    let spec = close_lake::tables::by_name(table).expect("a table");
+    let ids = batch.column_by_name("id").expect("id column").as_string::<i32>().clone();
+    let version = batch.column_by_name(spec.version).expect("version column");
+    let version = arrow::compute::cast(version, &arrow::datatypes::DataType::Int64).expect("an integer version");
+    let version = version.as_primitive::<arrow::datatypes::Int64Type>();
+    (0..batch.num_rows())
+        .map(|i| (ids.value(i).to_string(), if version.is_null(i) { i64::MIN } else { version.value(i) }))
+        .collect()
 }

@@ -17,7 +17,56 @@ use close_sim::{Dataset, GenSpec, SimConfig, SimHandle};
 use serde_json::Value;
 
 pub const API_KEY: &str = "sim-key";
-pub const TABLES: [&str; 7] = ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"];
+/// Every table, as `close-lake` names them.
+pub const TABLES: [&str; 20] = [
+    "activities",
+    "custom_fields",
+    "event_log",
+    "leads",
+    "tasks",
+    "users",
+    "opportunities",
+    "contacts",
+    "custom_objects",
+    "lead_statuses",
+    "opportunity_statuses",
+    "pipelines",
+    "custom_activity_types",
+    "custom_object_types",
+    "email_templates",
+    "sms_templates",
+    "sequences",
+    "smart_views",
+    "roles",
+    "groups",
+];
+
+/// The tables whose records carry no timestamps: versions are contents (`_close_lake_content_hash`).
+pub const CONTENT_TABLES: [&str; 4] = ["lead_statuses", "opportunity_statuses", "roles", "groups"];
+
+/// Each table's replication key and version column, as JSON for scripts run on the lake:
+/// `{"leads": {"key": "date_updated", "version": "date_updated"}, ...}`.
+pub fn table_columns() -> String {
+    let columns: serde_json::Map<String, Value> = TABLES
+        .iter()
+        .map(|table| {
+            let spec = close_lake::tables::by_name(table).expect("a table");
+            (table.to_string(), serde_json::json!({"key": spec.key, "version": spec.version}))
+        })
+        .collect();
+    Value::Object(columns).to_string()
+}
+
+/// The Python that reads [`table_columns`] from `sys.argv[n]`: `tables`, `key[t]`, and `version[t]`, a
+/// DuckDB expression of the version as an integer (microseconds, or the content hash).
+pub fn python_columns(n: usize) -> String {
+    format!(
+        "columns = json.loads(sys.argv[{n}])\n\
+         tables = list(columns)\n\
+         key = {{t: c['key'] for t, c in columns.items()}}\n\
+         version = {{t: c['version'] if c['version'] == '_close_lake_content_hash' else f\"epoch_us({{c['version']}})\" for t, c in columns.items()}}\n"
+    )
+}
 
 pub use lake::{Backend, TestLake};
 
@@ -176,16 +225,32 @@ pub fn versions<'a>(records: impl IntoIterator<Item = &'a Value>) -> BTreeSet<(S
     records.into_iter().map(|r| (r["id"].as_str().expect("id").to_string(), micros(&r["date_updated"]))).collect()
 }
 
+/// `(id, content hash)` of records without timestamps, hashed as close-lake does.
+pub fn content_versions<'a>(records: impl IntoIterator<Item = &'a Value>) -> BTreeSet<(String, i64)> {
+    records
+        .into_iter()
+        .map(|r| (r["id"].as_str().expect("id").to_string(), close_lake::convert::content_hash(r)))
+        .collect()
+}
+
 pub fn expected_versions(data: &Dataset) -> BTreeMap<&'static str, BTreeSet<(String, i64)>> {
-    BTreeMap::from([
+    let mut expected = BTreeMap::from([
         ("activities", versions(&data.activities)),
         ("custom_fields", versions(data.custom_fields.iter().map(|(_, r)| r))),
         ("event_log", versions(&data.events)),
         ("leads", versions(&data.leads)),
-        ("opportunities", versions(&data.opportunities)),
         ("tasks", versions(&data.tasks)),
         ("users", versions(&data.users)),
-    ])
+        ("opportunities", versions(&data.opportunities)),
+        ("contacts", versions(&data.contacts)),
+        ("custom_objects", versions(&data.custom_objects)),
+    ]);
+    for table in TABLES.into_iter().skip(expected.len()) {
+        let records = data.configuration.get(table).map(Vec::as_slice).unwrap_or_default();
+        let shown = if CONTENT_TABLES.contains(&table) { content_versions(records) } else { versions(records) };
+        expected.insert(table, shown);
+    }
+    expected
 }
 
 /// Every file under a folder, recursively.
@@ -232,28 +297,28 @@ pub fn run_python_args(script: &str, args: &[&str]) -> Value {
 /// for credentials and endpoint): row count, ids, and the types of `id`, the key and the partition.
 pub fn duckdb_tables(url: &str, setup: &str) -> Value {
     run_python_args(
-        r#"
+        &r#"
 import duckdb, glob, json, os, sys
 lake, setup = sys.argv[1], sys.argv[2]
-keys = {"activities": "date_created"}
+COLUMNS
 out = {}
 extensions = glob.glob(os.path.join(sys.prefix, "lib", "python*", "site-packages", "duckdb_ext", "extensions"))
 con = duckdb.connect(config={"extension_directory": extensions[0]} if extensions else {})
 con.execute("LOAD delta")
 if setup:
     con.execute(setup)
-for table in ["activities", "custom_fields", "event_log", "leads", "opportunities", "tasks", "users"]:
-    key = keys.get(table, "date_updated")
+for table in tables:
     rel = f"delta_scan('{lake}/{table}')"
     types = dict(con.execute(f"select column_name, column_type from (describe select * from {rel})").fetchall())
     rows = con.execute(f"select count(*) from {rel}").fetchone()[0]
     ids = [r[0] for r in con.execute(f"select distinct id from {rel}").fetchall()]
-    versions = con.execute(f"select count(*) from (select distinct id, date_updated from {rel})").fetchone()[0]
-    out[table] = {"rows": rows, "ids": sorted(ids), "versions": versions, "id_type": types["id"],
-                  "key_type": types[key], "partition_type": types[key + "_month"]}
+    versions = con.execute(f"select count(*) from (select distinct id, {version[table]} from {rel})").fetchone()[0]
+    out[table] = {"rows": rows, "ids": sorted(ids), "versions": versions, "types": types,
+                  "id_type": types["id"], "key_type": types[key[table]], "partition_type": types[key[table] + "_month"]}
 print(json.dumps(out))
 os._exit(0)
-"#,
-        &[url, setup],
+"#
+        .replace("COLUMNS\n", &python_columns(3)),
+        &[url, setup, &table_columns()],
     )
 }
