@@ -99,8 +99,10 @@ pub struct ExportArgs {
     /// [env: CLOSE_LAKE_DEST] [default: ./lake]
     #[arg(long, value_name = "URL")]
     pub dest: Option<String>,
-    /// Comma-separated tables: activities, custom_fields, event_log, leads, opportunities, tasks, users
-    /// [default: all]
+    /// Comma-separated tables [default: all]: activities, custom_fields, event_log, leads, tasks,
+    /// users, opportunities, contacts, custom_objects, lead_statuses, opportunity_statuses, pipelines,
+    /// custom_activity_types, custom_object_types, email_templates, sms_templates, sequences,
+    /// smart_views, roles, groups
     #[arg(long, value_name = "LIST")]
     pub tables: Option<String>,
     /// First day (midnight UTC, inclusive) read by tables that have no bookmark yet

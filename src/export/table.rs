@@ -56,10 +56,11 @@ async fn export_in(
     let head = txn.head().cloned();
     let now = context.now;
     let (window, kind) = match &context.plan.mode {
-        // A record of a table versioned by content is keyed by this run's time: there is no history
+        // A record of a table versioned by content is keyed by this run's start: there is no history
         // to read, only the present to compare with the latest stored versions.
         Mode::Export if spec.replication == Replication::Content => {
-            (Window { lower: now, upper: now + 1 }, RunKind::Export)
+            let started = context.started_at;
+            (Window { lower: started, upper: started + 1 }, RunKind::Export)
         }
         Mode::Backfill { .. } if spec.replication == Replication::Content => {
             return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing to backfill: versioned by content".into() });

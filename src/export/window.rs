@@ -354,7 +354,9 @@ pub async fn read_full(run: Arc<TableRun>, window: Window) -> Result<WindowOutpu
         }
     }
     let tag_column = *tag_column;
-    let seen_at = (run.spec.replication == Replication::Content).then_some(run.context.now);
+    // The run's own start, to the microsecond: Close's clock (the `Date` header) counts whole seconds,
+    // and two runs may start within one.
+    let seen_at = (run.spec.replication == Replication::Content).then_some(run.context.started_at);
 
     let job = {
         let run = run.clone();

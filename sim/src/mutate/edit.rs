@@ -168,7 +168,8 @@ impl<'a> Editor<'a> {
                 let old = v.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
                 let new = old.strip_suffix(" (edited)").map_or_else(|| format!("{old} (edited)"), str::to_string);
                 let mut changes = vec![(field, json!(new))];
-                if v.get("date_updated").is_some() {
+                // Built-in roles keep their year-1 sentinel through edits.
+                if v.get("date_updated").is_some_and(|d| d != "0001-01-01T00:00:00") {
                     changes.push(("date_updated", json!(close_ts(self.at))));
                 }
                 let (changed_fields, previous) = change(&mut v, changes);

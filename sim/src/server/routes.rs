@@ -100,7 +100,7 @@ fn serve(shared: &Shared, config: &SimConfig, request: Request) -> Result<String
         Endpoint::Users => users::users(&store, config, &params),
         Endpoint::User(id) => users::user(&store, &params, id),
         Endpoint::Organization(id) => users::organization(&store, config, &params, id),
-        Endpoint::Search => search::search(&store, request.body),
+        Endpoint::Search => search::search(&store, config, request.body),
         Endpoint::Contacts => people::contacts(&store, config, &params),
         Endpoint::CustomObjects => people::custom_objects(&store, &params),
         Endpoint::Configuration(listing) => configuration::listing_page(&store, config, &params, listing),

@@ -14,10 +14,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::cursor;
 use super::lead_query::{LeadField, LeadQuery};
 use super::leads::select;
 use super::respond::{ApiError, Order, ordered};
+use super::{cursor, faults};
+use crate::config::SimConfig;
 use crate::store::Store;
 use crate::time::{Micros, parse_micros};
 
@@ -34,12 +35,18 @@ struct SearchCursor {
     issued: u128,
 }
 
-pub fn search(store: &Store, body: &[u8]) -> Result<String, ApiError> {
+/// A plan without custom objects (`/custom_object/` configured unavailable) refuses searches of them alike.
+pub fn search(store: &Store, config: &SimConfig, body: &[u8]) -> Result<String, ApiError> {
     let req: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("Invalid JSON: {e}")))?;
     let q = req.get("query").ok_or_else(|| ApiError::field("query", "Missing data for required field."))?;
     let object_type = object_type(q).ok_or_else(|| {
         ApiError::bad_request("The query must select one object_type: lead, contact or custom_object.")
     })?;
+    if object_type == "custom_object"
+        && let Some(error) = faults::unavailable(config, "/api/v1/custom_object/")
+    {
+        return Err(error);
+    }
     let mut query = LeadQuery::default();
     apply(q, object_type, &mut query)?;
     query.sort = sort(req.get("sort"), object_type)?;
