@@ -173,11 +173,11 @@ impl Client {
         url: &Url,
         path: &str,
         group: &str,
-        (query, body): (&[(String, String)], Option<&str>),
+        (query, request_body): (&[(String, String)], Option<&str>),
         shape: Shape,
         exchange: &mut Option<Exchange>,
     ) -> Result<Attempt, ApiError> {
-        let request = match body {
+        let request = match request_body {
             None => self.http.get(url.clone()).query(query),
             Some(body) => self
                 .http
@@ -203,7 +203,7 @@ impl Client {
         let body = response.bytes().await;
         if self.recorder.is_some() {
             let recorded = body.as_ref().map(Bytes::clone).unwrap_or_default();
-            *exchange = Some(Exchange::new(url.path(), query, status.as_u16(), &headers, recorded));
+            *exchange = Some(Exchange::new(url.path(), (query, request_body), status.as_u16(), &headers, recorded));
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             return Ok(Attempt::Throttled(governor::retry_after(&headers)));

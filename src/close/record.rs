@@ -42,6 +42,9 @@ pub struct Exchange {
     method: &'static str,
     path: String,
     query: Vec<(String, String)>,
+    /// The JSON body of a POST (`data/search/`): replays match on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<String>,
     status: u16,
     headers: std::collections::BTreeMap<&'static str, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,15 +57,23 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(path: &str, query: &[(String, String)], status: u16, headers: &HeaderMap, body: Bytes) -> Exchange {
+    /// A GET of `path` with `query`, or a POST of `request` to it.
+    pub fn new(
+        path: &str,
+        (query, request): (&[(String, String)], Option<&str>),
+        status: u16,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Exchange {
         let headers = KEPT_HEADERS
             .iter()
             .filter_map(|name| Some((*name, headers.get(*name)?.to_str().ok()?.to_string())))
             .collect();
         Exchange {
-            method: "GET",
+            method: if request.is_some() { "POST" } else { "GET" },
             path: path.to_string(),
             query: query.to_vec(),
+            request: request.map(str::to_string),
             status,
             headers,
             body: None,
@@ -87,6 +98,9 @@ impl Exchange {
         };
         for (_, value) in &mut self.query {
             scrub(value);
+        }
+        if let Some(request) = &mut self.request {
+            scrub(request);
         }
         for value in self.headers.values_mut() {
             scrub(value);
@@ -154,7 +168,7 @@ mod tests {
         headers.insert("x-secret", "not kept".parse().unwrap());
         let body = Bytes::from_static(br#"{"echo": "api_SECRET", "basic": "YXBpX1NFQ1JFVDo=", "data": []}"#);
         let query = vec![("q".to_string(), "api_SECRET".to_string())];
-        let exchange = Exchange::new("/api/v1/me/", &query, 200, &headers, body).redact("api_SECRET");
+        let exchange = Exchange::new("/api/v1/me/", (&query, None), 200, &headers, body).redact("api_SECRET");
         let line = serde_json::to_string(&exchange).unwrap();
         assert!(!line.contains("api_SECRET") && !line.contains("YXBpX1NFQ1JFVDo="), "{line}");
         assert!(line.contains(REDACTED) && line.contains("remaining=9") && !line.contains("x-secret"));
@@ -163,7 +177,7 @@ mod tests {
     #[test]
     fn bodies_that_are_not_utf8_are_kept_as_base64() {
         let body = Bytes::from(b"\xff k1 \xff".to_vec());
-        let exchange = Exchange::new("/api/v1/x/", &[], 200, &HeaderMap::new(), body).redact("k1");
+        let exchange = Exchange::new("/api/v1/x/", (&[], None), 200, &HeaderMap::new(), body).redact("k1");
         let line = serde_json::to_string(&exchange).unwrap();
         let encoded = base64::engine::general_purpose::STANDARD.encode(b"\xff [REDACTED] \xff");
         assert!(line.contains(&format!(r#""body_base64":"{encoded}""#)), "{line}");

@@ -2,7 +2,8 @@
 //! line, `{"method", "path", "query": [[name, value], ..], "status", "headers": {lowercase name: value},
 //! "body"}` (`body_base64` instead of `body` when the body was not UTF-8).
 //!
-//! A request is matched by method, path and its query pairs compared as a sorted multiset; the answers recorded
+//! A request is matched by method, path, its query pairs compared as a sorted multiset and the body of a POST
+//! (`"request"` in the capture); the answers recorded
 //! for identical requests are served in recorded order, the last one repeating once they run out. A request
 //! with no recorded answer gets 404 `{"error": "close-sim replay: no recorded answer for GET /api/v1/..?.."}`.
 //! No credentials are checked (the capture's key is redacted). `routes::dispatch` counts the requests per
@@ -33,6 +34,9 @@ struct Exchange {
     path: String,
     #[serde(default)]
     query: Vec<(String, String)>,
+    /// The JSON body of a POST.
+    #[serde(default)]
+    request: Option<String>,
     status: u16,
     #[serde(default)]
     headers: BTreeMap<String, String>,
@@ -43,8 +47,8 @@ struct Exchange {
 /// Recorded headers not replayed: the server frames the body itself.
 const FRAMING: [&str; 3] = ["content-length", "transfer-encoding", "connection"];
 
-/// Method, path and the sorted query pairs.
-type Key = (String, String, Vec<(String, String)>);
+/// Method, path, the sorted query pairs and the body of a POST.
+type Key = (String, String, Vec<(String, String)>, String);
 
 struct Answer {
     status: StatusCode,
@@ -78,8 +82,9 @@ impl Replay {
     }
 
     /// The next recorded answer to `method` `uri`.
-    pub fn answer(&self, method: &Method, uri: &Uri) -> Response {
-        let key = key(method.as_str(), uri.path(), query_pairs(uri.query()));
+    pub fn answer(&self, method: &Method, uri: &Uri, body: &[u8]) -> Response {
+        let request = String::from_utf8_lossy(body).into_owned();
+        let key = key(method.as_str(), uri.path(), query_pairs(uri.query()), request);
         let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
         let Some((recorded, served)) = answers.get_mut(&key).filter(|(a, _)| !a.is_empty()) else {
             let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
@@ -102,9 +107,9 @@ impl Replay {
     }
 }
 
-fn key(method: &str, path: &str, mut query: Vec<(String, String)>) -> Key {
+fn key(method: &str, path: &str, mut query: Vec<(String, String)>, request: String) -> Key {
     query.sort();
-    (method.to_ascii_uppercase(), path.to_string(), query)
+    (method.to_ascii_uppercase(), path.to_string(), query, request)
 }
 
 fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
@@ -128,7 +133,7 @@ fn parse(e: Exchange) -> Result<(Key, Answer), String> {
         let value = HeaderValue::from_str(&value).map_err(|_| format!("invalid value of header {name}"))?;
         headers.push((name, value));
     }
-    Ok((key(&e.method, &e.path, e.query), Answer { status, headers, body }))
+    Ok((key(&e.method, &e.path, e.query, e.request.unwrap_or_default()), Answer { status, headers, body }))
 }
 
 #[cfg(test)]
@@ -137,14 +142,17 @@ mod tests {
 
     #[test]
     fn keys_ignore_query_order_but_not_repeats() {
-        let a = key("get", "/api/v1/lead/", query_pairs(Some("b=2&a=1&a=1")));
+        let a = key("get", "/api/v1/lead/", query_pairs(Some("b=2&a=1&a=1")), String::new());
         let b = key(
             "GET",
             "/api/v1/lead/",
             vec![("a".into(), "1".into()), ("a".into(), "1".into()), ("b".into(), "2".into())],
+            String::new(),
         );
         assert_eq!(a, b);
-        assert_ne!(a, key("GET", "/api/v1/lead/", query_pairs(Some("a=1&b=2"))));
+        assert_ne!(a, key("GET", "/api/v1/lead/", query_pairs(Some("a=1&b=2")), String::new()));
+        let search = |body: &str| key("POST", "/api/v1/data/search/", Vec::new(), body.to_string());
+        assert_ne!(search(r#"{"query":1}"#), search(r#"{"query":2}"#), "searches differ by their body");
     }
 
     #[test]

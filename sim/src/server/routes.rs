@@ -33,7 +33,7 @@ pub async fn dispatch(
     let hit = shared.counters().hit(group, Instant::now());
     shared.run_scheduled(group, hit.nth);
     if let Some(replay) = &shared.replay {
-        let mut response = replay.answer(&method, &uri);
+        let mut response = replay.answer(&method, &uri, &body);
         if !response.headers().contains_key(header::DATE) {
             stamp_date(&mut response);
         }
