@@ -60,7 +60,7 @@ async fn usage_and_configuration_mistakes_are_one_line_and_exit_2() {
     let lake = h.lake();
     let lake = lake.to_str().unwrap();
     let cases: Vec<Case> = vec![
-        (vec!["export", "--dest", lake, "--tables", "leads,contacts"], vec![], "unknown table `contacts`"),
+        (vec!["export", "--dest", lake, "--tables", "leads,deals"], vec![], "unknown table `deals`"),
         (vec!["export", "--dest", lake, "--start-date", "2024-02-30"], vec![], "use YYYY-MM-DD"),
         (vec!["export", "--dest", lake], vec![("CLOSE_LAKE_START_DATE", "last week")], "CLOSE_LAKE_START_DATE"),
         (vec!["export", "--dest", under_file.to_str().unwrap()], vec![], "Fix: choose a --dest"),

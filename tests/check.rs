@@ -29,6 +29,11 @@ async fn a_healthy_account_passes_every_check_and_nothing_is_written() {
     ] {
         assert_eq!(lines.iter().filter(|l| l.starts_with(needle)).count(), 1, "{needle}: {lines:#?}");
     }
+    for table in TABLES {
+        let probed = lines.iter().filter(|l| l.starts_with(&format!("ok    {table} "))).count();
+        assert!(probed >= 1, "{table} is probed: {lines:#?}");
+    }
+    assert_eq!(lines.iter().filter(|l| l.contains("data/search/")).count(), 2, "contacts and custom objects search");
     assert!(lines.iter().all(|l| l.starts_with("ok ")), "{lines:#?}");
     assert!(lines.iter().any(|l| l.contains("_order_by=date_created") && l.contains("date_updated__gte")));
     for table in TABLES {
