@@ -26,7 +26,7 @@ for t in tables:
         rel = f"delta_scan('{lake}/{t}')"
     else:
         rel = f"read_parquet('{lake}/{t}/*=*/*.parquet', hive_partitioning = true, union_by_name = true)"
-    out[t] = con.execute(f"select id, {version[t]}, md5(cast(r as varchar)) from {rel} r order by all").fetchall()
+    out[t] = con.execute(f"select id, {version_sql[t]}, md5(cast(r as varchar)) from {rel} r order by all").fetchall()
 print(json.dumps(out))
 "#
         .replace("COLUMNS\n", &python_columns(3)),

@@ -21,7 +21,7 @@ con.execute("LOAD delta")
 out = {}
 for table in tables:
     path = f"{lake}/{table}"
-    duck = con.execute(f"select id, {version[table]} from delta_scan('{path}')").fetchall()
+    duck = con.execute(f"select id, {version_sql[table]} from delta_scan('{path}')").fetchall()
     types = dict(con.execute(f"select column_name, column_type from (describe select * from delta_scan('{path}'))").fetchall())
     dt = DeltaTable(path)
     latest = dt.version()

@@ -114,7 +114,9 @@ async fn export_in(
     };
 
     let rows: u64 = outputs.iter().map(|o| o.rows).sum();
-    if rows == 0 {
+    // A table with nothing to hold yet (an account without SMS templates, a plan without custom
+    // objects) is still created, empty, so every query over the lake finds it.
+    if rows == 0 && head.is_some() {
         return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing new".into() });
     }
     counters.set_phase("committing");

@@ -76,7 +76,8 @@ pub struct Pending {
 
 /// Commits a run on top of `snapshot` (the table as the run found it, brought up to date here):
 /// drops versions committed meanwhile by other runs, moves the files into the table folder, creates
-/// the next Delta version. Returns `None` when nothing was left to commit.
+/// the next Delta version (the first one even without files: it creates the table). Returns `None`
+/// when nothing was left to commit.
 pub(super) async fn commit(
     lake: &Lake,
     run: &Run<'_>,
@@ -87,7 +88,7 @@ pub(super) async fn commit(
     for _ in 0..COMMIT_ATTEMPTS {
         let newer = snapshot.update(lake).await?;
         drop_committed_meanwhile(lake, run, &mut pending, &newer).await?;
-        if pending.files.is_empty() && pending.removed.is_empty() {
+        if pending.files.is_empty() && pending.removed.is_empty() && snapshot.head().is_some() {
             delete_run(lake, run.table, run.run_id).await?;
             return Ok(None);
         }

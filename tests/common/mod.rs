@@ -57,14 +57,14 @@ pub fn table_columns() -> String {
     Value::Object(columns).to_string()
 }
 
-/// The Python that reads [`table_columns`] from `sys.argv[n]`: `tables`, `key[t]`, and `version[t]`, a
+/// The Python that reads [`table_columns`] from `sys.argv[n]`: `tables`, `key[t]`, and `version_sql[t]`, a
 /// DuckDB expression of the version as an integer (microseconds, or the content hash).
 pub fn python_columns(n: usize) -> String {
     format!(
         "columns = json.loads(sys.argv[{n}])\n\
          tables = list(columns)\n\
          key = {{t: c['key'] for t, c in columns.items()}}\n\
-         version = {{t: c['version'] if c['version'] == '_close_lake_content_hash' else f\"epoch_us({{c['version']}})\" for t, c in columns.items()}}\n"
+         version_sql = {{t: c['version'] if c['version'] == '_close_lake_content_hash' else f\"epoch_us({{c['version']}})\" for t, c in columns.items()}}\n"
     )
 }
 
@@ -312,7 +312,7 @@ for table in tables:
     types = dict(con.execute(f"select column_name, column_type from (describe select * from {rel})").fetchall())
     rows = con.execute(f"select count(*) from {rel}").fetchone()[0]
     ids = [r[0] for r in con.execute(f"select distinct id from {rel}").fetchall()]
-    versions = con.execute(f"select count(*) from (select distinct id, {version[table]} from {rel})").fetchone()[0]
+    versions = con.execute(f"select count(*) from (select distinct id, {version_sql[table]} from {rel})").fetchone()[0]
     out[table] = {"rows": rows, "ids": sorted(ids), "versions": versions, "types": types,
                   "id_type": types["id"], "key_type": types[key[table]], "partition_type": types[key[table] + "_month"]}
 print(json.dumps(out))
