@@ -11,7 +11,11 @@
 //!   with deep offsets. After its first page a large window splits by its key span ([`Pager::split`]).
 //! - Cursor sources (the event log) follow `cursor_next`, newest first, until a page reaches below
 //!   the window.
-//! - Offset sources (small tables read in full) follow `_skip` until `has_more` is false.
+//! - Search sources (contacts, custom objects) send a new `POST /data/search/` query from the last
+//!   millisecond read for each page, following the answer's `cursor` only through a millisecond that
+//!   holds more than a page ([`Search`]).
+//! - Offset sources (small tables read in full) follow `_skip` until `has_more` is false, or take
+//!   the one answer of a listing Close does not page.
 //!
 //! Every bound sent falls on the source's granule, so a record at a bound is in exactly one window.
 

@@ -2,7 +2,7 @@
 //!
 //! [`run`] checks the key and the destination before any table starts (a bad key is one line in
 //! total), then runs every requested table concurrently ([`table`]). Each table reads its window in
-//! one or more concurrent key windows ([`window`]), stages Parquet, and commits through a manifest.
+//! one or more concurrent key windows ([`window`]), stages Parquet, and commits one Delta version.
 //! A table that fails is reported on one line and leaves the others committed.
 
 mod table;

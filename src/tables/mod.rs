@@ -2,8 +2,9 @@
 //!
 //! A spec says where a table's records come from ([`Source`]), how it replicates ([`Replication`]),
 //! which column is its replication key and which its version, and the Arrow columns it declares.
-//! The run loop, pagers, converter and lake are generic over specs: a seventh table (contacts,
-//! opportunities) is one more declaration in [`specs`].
+//! The run loop, pagers, converter and lake are generic over specs: every table, from activities to
+//! groups, is one declaration in [`specs`] over one of four sources (keyset pages, the event log's
+//! cursor, search, or a small listing read in full) and three ways to replicate.
 
 mod specs;
 

@@ -286,11 +286,26 @@ pub fn run_python(script: &str, lake: &Path) -> Value {
     run_python_args(script, &[lake.to_str().expect("utf-8 path")])
 }
 
+/// Runs before every script: DuckDB draws a progress bar on stdout for any query past two seconds (a
+/// loaded machine gets there), which would garble the JSON a script prints.
+const PYTHON_PRELUDE: &str = r#"
+import duckdb as _duckdb
+_duckdb.execute("SET enable_progress_bar = false")
+_connect = _duckdb.connect
+def _quiet_connect(*args, **kwargs):
+    con = _connect(*args, **kwargs)
+    con.execute("SET enable_progress_bar = false")
+    return con
+_duckdb.connect = _quiet_connect
+"#;
+
 /// Runs a Python script with arguments and returns its stdout parsed as JSON.
 pub fn run_python_args(script: &str, args: &[&str]) -> Value {
+    let script = format!("{PYTHON_PRELUDE}\n{script}");
     let output = std::process::Command::new(python()).arg("-c").arg(script).args(args).output().expect("python runs");
     assert!(output.status.success(), "python failed:\n{}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).expect("python prints JSON")
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("python prints JSON ({err}): {}", String::from_utf8_lossy(&output.stdout)))
 }
 
 /// What DuckDB sees of every table of the lake at `url` (a folder, or `s3://...` after `setup` SQL
