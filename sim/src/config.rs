@@ -30,6 +30,11 @@ pub struct SimConfig {
     pub unavailable: Vec<Unavailable>,
     /// Deterministic faults: wrong statuses, cut bodies, HTML from a proxy.
     pub faults: Vec<Fault>,
+    /// How long every answer takes (Close's own pages take 100-300 ms).
+    pub latency: std::time::Duration,
+    /// Requests per endpoint group per second, enforced: the ones beyond it answer 429 with `Retry-After`
+    /// until the window resets. `None`: 100 announced in `RateLimit`, none refused.
+    pub rate_limit: Option<u32>,
 }
 
 impl Default for SimConfig {
@@ -45,6 +50,8 @@ impl Default for SimConfig {
             event_cursor_filters: CursorFilters::Ignored,
             unavailable: Vec::new(),
             faults: Vec::new(),
+            latency: std::time::Duration::ZERO,
+            rate_limit: None,
         }
     }
 }

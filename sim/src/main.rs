@@ -84,6 +84,12 @@ struct Args {
     /// at half) or `html` (a 200 of proxy HTML), e.g. activity:5:503.
     #[arg(long, value_name = "GROUP:EVERY:KIND", value_parser = parse_fault)]
     fault: Vec<Fault>,
+    /// Milliseconds every answer takes.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Requests per endpoint group per second, enforced with 429s and Retry-After (default: 100, announced only).
+    #[arg(long)]
+    rate_limit: Option<u32>,
 }
 
 fn parse_unavailable(s: &str) -> Result<Unavailable, String> {
@@ -134,6 +140,8 @@ async fn run(args: Args) -> std::io::Result<()> {
         event_cursor_filters: if args.event_cursor_filters { CursorFilters::Applied } else { CursorFilters::Ignored },
         unavailable: args.unavailable,
         faults: args.fault,
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        rate_limit: args.rate_limit,
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let sim = match (&args.replay, &args.real_records) {

@@ -1,6 +1,8 @@
 //! The rate governor: one gate per endpoint group (method and path family, per Close's rate limits).
 //!
-//! Every answer's `RateLimit: limit=.., remaining=.., reset=..` header is observed; when a group has
+//! Every answer's `RateLimit: limit=.., remaining=.., reset=..` header is observed. Requests of a group
+//! are then spaced evenly, a little under `limit` per window (the window is the longest `reset` seen,
+//! at least a second), so concurrent windows spend the budget without tripping 429s; when a group has
 //! no requests left, or a 429 says `Retry-After`, that group's gate closes until the time Close named.
 //! Other groups keep going: one throttled endpoint never stalls the rest.
 
@@ -11,11 +13,27 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
+/// The share of the announced limit the spacing aims at: arrival jitter must not push a window over.
+const PACE: f64 = 0.95;
+
 #[derive(Debug, Default)]
 pub struct Governor {
-    gates: Mutex<HashMap<String, Arc<Mutex<Instant>>>>,
+    gates: Mutex<HashMap<String, Arc<Mutex<Gate>>>>,
     /// The latest `RateLimit` each group announced, for `close-lake check`.
     seen: Mutex<HashMap<String, RateLimit>>,
+}
+
+/// One group's gate.
+#[derive(Debug)]
+struct Gate {
+    /// Closed until then (a 429, or an exhausted window).
+    open_at: Instant,
+    /// The earliest send time not yet taken by a waiting request.
+    next_slot: Instant,
+    /// The time between two sends, once Close announced a limit.
+    spacing: Option<Duration>,
+    /// The longest `reset` seen: the length of Close's window for this group.
+    window: Duration,
 }
 
 /// What a `RateLimit` header says.
@@ -27,20 +45,36 @@ pub struct RateLimit {
 }
 
 impl Governor {
-    fn gate(&self, group: &str) -> Arc<Mutex<Instant>> {
+    fn gate(&self, group: &str) -> Arc<Mutex<Gate>> {
         let mut gates = self.gates.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        gates.entry(group.to_string()).or_insert_with(|| Arc::new(Mutex::new(Instant::now()))).clone()
+        gates
+            .entry(group.to_string())
+            .or_insert_with(|| {
+                let now = Instant::now();
+                Arc::new(Mutex::new(Gate { open_at: now, next_slot: now, spacing: None, window: Duration::ZERO }))
+            })
+            .clone()
     }
 
-    fn open_at(gate: &Mutex<Instant>) -> Instant {
-        *gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(gate: &Mutex<Gate>) -> std::sync::MutexGuard<'_, Gate> {
+        gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits until `group` may send again.
+    /// Waits until `group` may send again: takes the group's next free slot, then waits for it and
+    /// for the gate to open.
     pub async fn wait(&self, group: &str) {
         let gate = self.gate(group);
+        let slot = {
+            let mut gate = Self::lock(&gate);
+            let slot = gate.next_slot.max(Instant::now());
+            if let Some(spacing) = gate.spacing {
+                gate.next_slot = slot + spacing;
+            }
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
         loop {
-            let open_at = Self::open_at(&gate);
+            let open_at = Self::lock(&gate).open_at;
             if open_at <= Instant::now() {
                 return;
             }
@@ -51,14 +85,21 @@ impl Governor {
     /// Closes `group` for `wait` from now (never shortening an earlier closure).
     pub fn close_for(&self, group: &str, wait: Duration) {
         let gate = self.gate(group);
-        let mut open_at = gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *open_at = (*open_at).max(Instant::now() + wait);
+        let mut gate = Self::lock(&gate);
+        gate.open_at = gate.open_at.max(Instant::now() + wait);
     }
 
-    /// Observes an answer's headers: an exhausted group waits for its reset.
+    /// Observes an answer's headers: the group's pace follows its limit, and an exhausted group waits
+    /// for its reset.
     pub fn observe(&self, group: &str, headers: &HeaderMap) {
         let Some(limit) = rate_limit(headers) else { return };
         self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(group.to_string(), limit);
+        if let (Some(per_window), Some(reset)) = (limit.limit.filter(|l| *l >= 1.0), limit.reset) {
+            let gate = self.gate(group);
+            let mut gate = Self::lock(&gate);
+            gate.window = gate.window.max(seconds(reset)).max(Duration::from_secs(1));
+            gate.spacing = Some(gate.window.div_f64(per_window * PACE));
+        }
         if limit.remaining.is_some_and(|r| r <= 0.0)
             && let Some(reset) = limit.reset
         {
@@ -133,6 +174,22 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::ZERO);
         governor.wait("activity").await;
         assert_eq!(start.elapsed(), Duration::from_millis(2_500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_is_paced_a_little_under_its_limit() {
+        let governor = Governor::default();
+        governor.observe("activity", &headers(&[("ratelimit", "limit=20, remaining=19, reset=0.9")]));
+        let start = Instant::now();
+        for _ in 0..20 {
+            governor.wait("activity").await;
+        }
+        // 20 sends at 19 a second: the 20th goes 19 spacings, a second, after the first (the paused
+        // clock wakes on whole milliseconds).
+        let paced = start.elapsed();
+        assert!(paced >= Duration::from_millis(999) && paced <= Duration::from_millis(1_020), "{paced:?}");
+        governor.wait("task").await;
+        assert_eq!(start.elapsed(), paced, "another group is not paced by this one");
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,6 +1,7 @@
 //! What every API request passes before its handler: counting per endpoint group, the `RateLimit` header
-//! (100 per group per 1-second window; it only informs, it never refuses), HTTP Basic auth against the
-//! configured key, and the configured deterministic 429s.
+//! (per group per 1-second window: 100 that only inform by default, or the configured limit, enforced with
+//! 429s and `Retry-After` as Close does), HTTP Basic auth against the configured key, and the configured
+//! deterministic 429s.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::config::SimConfig;
 
-/// Requests allowed per group per window, as the `RateLimit` header reports it.
+/// Requests allowed per group per window, as the `RateLimit` header reports it, when no limit is enforced.
 pub const RATE_LIMIT: u32 = 100;
 const WINDOW: Duration = Duration::from_secs(1);
 
@@ -31,10 +32,12 @@ pub struct Hit {
     pub remaining: u32,
     /// Seconds until the window resets.
     pub reset_secs: f64,
+    /// Whether this request is beyond the window's `limit`.
+    pub over: bool,
 }
 
 impl Counters {
-    pub fn hit(&mut self, group: &str, now: Instant) -> Hit {
+    pub fn hit(&mut self, group: &str, now: Instant, limit: u32) -> Hit {
         let nth = {
             let total = self.totals.entry(group.to_string()).or_default();
             *total += 1;
@@ -46,7 +49,7 @@ impl Counters {
         }
         window.1 += 1;
         let reset = WINDOW.saturating_sub(now.duration_since(window.0));
-        Hit { nth, remaining: RATE_LIMIT.saturating_sub(window.1), reset_secs: reset.as_secs_f64() }
+        Hit { nth, remaining: limit.saturating_sub(window.1), reset_secs: reset.as_secs_f64(), over: window.1 > limit }
     }
 
     pub fn get(&self, group: &str) -> u64 {
@@ -63,9 +66,9 @@ impl Counters {
     }
 }
 
-/// `limit=100, remaining=N, reset=S`.
-pub fn rate_limit_header(remaining: u32, reset_secs: f64) -> String {
-    format!("limit={RATE_LIMIT}, remaining={remaining}, reset={}", secs(reset_secs))
+/// `limit=L, remaining=N, reset=S`.
+pub fn rate_limit_header(limit: u32, remaining: u32, reset_secs: f64) -> String {
+    format!("limit={limit}, remaining={remaining}, reset={}", secs(reset_secs))
 }
 
 /// Seconds as Close prints them: an integer when whole, else up to three decimals (`0.5`, `0.734`).
@@ -105,10 +108,14 @@ mod tests {
     fn counts_and_windows() {
         let mut c = Counters::default();
         let t0 = Instant::now();
-        assert_eq!(c.hit("lead", t0).remaining, 99);
-        assert_eq!(c.hit("lead", t0).nth, 2);
-        assert_eq!(c.hit("lead", t0 + Duration::from_millis(1500)).remaining, 99);
+        assert_eq!(c.hit("lead", t0, RATE_LIMIT).remaining, 99);
+        assert_eq!(c.hit("lead", t0, RATE_LIMIT).nth, 2);
+        assert_eq!(c.hit("lead", t0 + Duration::from_millis(1500), RATE_LIMIT).remaining, 99);
         assert_eq!((c.get("lead"), c.get("task")), (3, 0));
+        let (a, b) = (c.hit("task", t0, 2), c.hit("task", t0, 2));
+        assert!(!a.over && !b.over && b.remaining == 0);
+        assert!(c.hit("task", t0, 2).over, "the third in a window of 2");
+        assert!(!c.hit("task", t0 + Duration::from_secs(1), 2).over, "a new window");
         c.reset();
         assert!(c.all().is_empty());
     }
@@ -117,7 +124,7 @@ mod tests {
     fn formats_seconds() {
         assert_eq!(secs(0.5), "0.5");
         assert_eq!(secs(2.0), "2");
-        assert_eq!(rate_limit_header(7, 0.7344), "limit=100, remaining=7, reset=0.734");
+        assert_eq!(rate_limit_header(100, 7, 0.7344), "limit=100, remaining=7, reset=0.734");
     }
 
     #[test]

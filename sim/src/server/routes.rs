@@ -30,8 +30,13 @@ pub async fn dispatch(
 ) -> Response {
     let endpoint = Endpoint::parse(uri.path());
     let group = endpoint.as_ref().map_or("unknown", Endpoint::group);
-    let hit = shared.counters().hit(group, Instant::now());
+    let config = shared.config();
+    let limit = config.rate_limit.unwrap_or(gate::RATE_LIMIT);
+    let hit = shared.counters().hit(group, Instant::now(), limit);
     shared.run_scheduled(group, hit.nth);
+    if !config.latency.is_zero() {
+        tokio::time::sleep(config.latency).await;
+    }
     if let Some(replay) = &shared.replay {
         let mut response = replay.answer(&method, &uri, &body);
         if !response.headers().contains_key(header::DATE) {
@@ -39,18 +44,18 @@ pub async fn dispatch(
         }
         return response;
     }
-    let config = shared.config();
-    let rate_limit = gate::rate_limit_header(hit.remaining, hit.reset_secs);
+    let rate_limit = gate::rate_limit_header(limit, hit.remaining, hit.reset_secs);
+    let over_limit = (config.rate_limit.is_some() && hit.over).then_some(hit.reset_secs);
     let request = Request { endpoint, method: &method, uri: &uri, body: &body };
     let mut response = if !gate::authorized(&headers, &config.api_key) {
         let message = "The server could not verify that you are authorized to access the URL requested.  You \
             either supplied the wrong credentials (e.g. a bad password), or your browser doesn't understand how \
             to supply the credentials required.";
         respond(Err(ApiError::Message(StatusCode::UNAUTHORIZED, message.into())), &rate_limit)
-    } else if let Some(retry_after) = gate::throttled(&config, group, hit.nth) {
+    } else if let Some(retry_after) = over_limit.or_else(|| gate::throttled(&config, group, hit.nth)) {
         let mut response = respond(
             Err(ApiError::Message(StatusCode::TOO_MANY_REQUESTS, "Too many requests".into())),
-            &gate::rate_limit_header(0, retry_after),
+            &gate::rate_limit_header(limit, 0, retry_after),
         );
         if let Ok(v) = HeaderValue::from_str(&gate::secs(retry_after)) {
             response.headers_mut().insert(header::RETRY_AFTER, v);

@@ -37,3 +37,26 @@ async fn every_nth_request_of_the_group_is_429() {
     }
     api.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_enforced_limit_refuses_past_it_until_the_window_resets_and_latency_delays_every_answer() {
+    let config =
+        SimConfig { rate_limit: Some(3), latency: std::time::Duration::from_millis(50), ..SimConfig::default() };
+    let api = Api::with(close_sim::Dataset::generate(&spec()), config).await;
+    let start = std::time::Instant::now();
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let r = api.get("/activity/", &[("_limit", "1")]).await;
+        assert!(r.header("ratelimit").starts_with("limit=3, "), "{}", r.header("ratelimit"));
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            let wait: f64 = r.header("retry-after").parse().expect("seconds");
+            assert!(wait > 0.0 && wait <= 1.0, "until the window resets: {wait}");
+        }
+        statuses.push(r.status.as_u16());
+    }
+    assert!(start.elapsed() >= std::time::Duration::from_millis(200), "50 ms an answer");
+    assert_eq!(statuses, [200, 200, 200, 429], "three a second");
+    assert_eq!(api.get("/task/", &[]).await.status, 200, "per group");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(api.get("/activity/", &[("_limit", "1")]).await.status, 200, "a new window");
+}
