@@ -126,8 +126,8 @@ pub async fn run(plan: CheckPlan) -> Result<(), Error> {
     }
 }
 
-/// The first request an export of `spec` sends over `window`, with `_limit=1`, and whether its
-/// endpoint is optional.
+/// The first request an export of `spec` sends over `window` (a query's `_limit` made 1; a search
+/// asks for the `id` alone), and whether its endpoint is optional.
 fn probes(spec: &'static TableSpec, window: Window) -> Vec<(PageRequest, bool)> {
     let small = |mut request: PageRequest| {
         for (name, value) in &mut request.query {

@@ -39,7 +39,7 @@ pub async fn run_on(plan: CompactPlan, lake: Lake) -> Result<(), Error> {
         &plan.tables,
         async |spec| compact_table(&lake, spec, &plan, &run_id).await,
         |spec, (partitions, before, after)| {
-            println!("{:<14} {partitions} partitions compacted, {before} files -> {after}", spec.name)
+            println!("{:<21} {partitions} partitions compacted, {before} files -> {after}", spec.name)
         },
     )
     .await

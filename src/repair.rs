@@ -22,7 +22,7 @@ pub async fn run(plan: MaintainPlan) -> Result<(), Error> {
 /// What `repair` found in a table, and the backfill that reads the missing files again.
 fn report(spec: &'static TableSpec, missing: Vec<FileEntry>) {
     if missing.is_empty() {
-        println!("{:<14} every committed file is there", spec.name);
+        println!("{:<21} every committed file is there", spec.name);
         return;
     }
     let rows: u64 = missing.iter().map(|f| f.rows).sum();
@@ -32,11 +32,13 @@ fn report(spec: &'static TableSpec, missing: Vec<FileEntry>) {
     };
     let from = missing.iter().filter_map(|f| keys(f, false)).min();
     let to = missing.iter().filter_map(|f| keys(f, true)).max();
-    println!("{:<14} {} missing files ({rows} rows) removed from the table", spec.name, missing.len());
-    if let (Some(from), Some(to)) = (from, to) {
+    println!("{:<21} {} missing files ({rows} rows) removed from the table", spec.name, missing.len());
+    if spec.replication == crate::tables::Replication::Content {
+        println!("{:<21} the next export stores each record's content again where it differs", spec.name);
+    } else if let (Some(from), Some(to)) = (from, to) {
         let day = |micros| time::to_datetime(micros).format("%Y-%m-%d").to_string();
         println!(
-            "{:<14} read them again with: close-lake backfill --tables {} --from {} --to {}",
+            "{:<21} read them again with: close-lake backfill --tables {} --from {} --to {}",
             spec.name,
             spec.name,
             day(from),

@@ -45,7 +45,7 @@ pub async fn run(plan: StatusPlan) -> Result<(), Error> {
         for s in &statuses {
             match (&s.manifest, &s.committed_at) {
                 (Some(number), Some(at)) => println!(
-                    "{:<14} bookmark {}  version {}  run #{} {} at {}  rows {}  files {}",
+                    "{:<21} bookmark {}  version {}  run #{} {} at {}  rows {}  files {}",
                     s.table,
                     s.bookmark.as_deref().unwrap_or("-"),
                     number - 1,
@@ -55,7 +55,7 @@ pub async fn run(plan: StatusPlan) -> Result<(), Error> {
                     s.rows,
                     s.files
                 ),
-                _ => println!("{:<14} no committed run", s.table),
+                _ => println!("{:<21} no committed run", s.table),
             }
         }
         if let Some(account) = account.filter(|a| a.event_data_limited) {

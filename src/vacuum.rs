@@ -26,7 +26,7 @@ pub async fn run_on(plan: MaintainPlan, lake: Lake) -> Result<(), Error> {
         },
         |spec, Vacuumed { deleted, bytes, young }| {
             println!(
-                "{:<14} {deleted} files deleted ({bytes} bytes), {young} kept until the retention passes",
+                "{:<21} {deleted} files deleted ({bytes} bytes), {young} kept until the retention passes",
                 spec.name
             )
         },

@@ -137,7 +137,9 @@ async fn a_plan_without_custom_objects_is_a_warning_and_empty_tables() {
     let output = h.export(&["--tables", "custom_objects,custom_object_types,contacts"]).await;
     assert_success(&output);
     let log = stderr(&output);
-    assert!(log.contains("custom_objects") && log.contains("403"), "a warning names the table: {log}");
+    let warned = |what: &str| log.lines().any(|l| l.contains("WARN") && l.contains("403") && l.contains(what));
+    assert!(warned("lacks custom_objects"), "the search's warning names the table: {log}");
+    assert!(warned("custom_object_type/"), "the listing's warning names its endpoint: {log}");
     for table in ["custom_objects", "custom_object_types"] {
         assert!(h.store.rows(table).await.is_empty(), "{table}: no rows");
         let log = h.store.objects(&format!("{table}/_delta_log")).await;

@@ -1,4 +1,5 @@
-//! The rate governor: one gate per endpoint group (method and path family, per Close's rate limits).
+//! The rate governor: one gate per endpoint group (the first segment of the path: `activity`, `lead`,
+//! `data` for search, ...), as Close counts its rate limits.
 //!
 //! Every answer's `RateLimit: limit=.., remaining=.., reset=..` header is observed. Requests of a group
 //! are then spaced evenly, a little under `limit` per window (the window is the longest `reset` seen,
@@ -15,6 +16,8 @@ use tokio::time::Instant;
 
 /// The share of the announced limit the spacing aims at: arrival jitter must not push a window over.
 const PACE: f64 = 0.95;
+/// The longest window the spacing is computed over: one odd `reset` must not slow a group for good.
+const MAX_WINDOW: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default)]
 pub struct Governor {
@@ -66,7 +69,8 @@ impl Governor {
         let gate = self.gate(group);
         let slot = {
             let mut gate = Self::lock(&gate);
-            let slot = gate.next_slot.max(Instant::now());
+            // Never a slot inside a closure: those would all wake at its end, in one burst.
+            let slot = gate.next_slot.max(gate.open_at).max(Instant::now());
             if let Some(spacing) = gate.spacing {
                 gate.next_slot = slot + spacing;
             }
@@ -97,7 +101,7 @@ impl Governor {
         if let (Some(per_window), Some(reset)) = (limit.limit.filter(|l| *l >= 1.0), limit.reset) {
             let gate = self.gate(group);
             let mut gate = Self::lock(&gate);
-            gate.window = gate.window.max(seconds(reset)).max(Duration::from_secs(1));
+            gate.window = gate.window.max(seconds(reset)).clamp(Duration::from_secs(1), MAX_WINDOW);
             gate.spacing = Some(gate.window.div_f64(per_window * PACE));
         }
         if limit.remaining.is_some_and(|r| r <= 0.0)
@@ -190,6 +194,18 @@ mod tests {
         assert!(paced >= Duration::from_millis(999) && paced <= Duration::from_millis(1_020), "{paced:?}");
         governor.wait("task").await;
         assert_eq!(start.elapsed(), paced, "another group is not paced by this one");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slots_after_a_closure_stay_spaced() {
+        let governor = Governor::default();
+        governor.observe("lead", &headers(&[("ratelimit", "limit=10, remaining=5, reset=1")]));
+        governor.close_for("lead", Duration::from_secs(2));
+        let start = Instant::now();
+        governor.wait("lead").await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        governor.wait("lead").await;
+        assert!(start.elapsed() >= Duration::from_millis(2_100), "the next slot is a spacing later, not at once");
     }
 
     #[tokio::test(start_paused = true)]

@@ -16,7 +16,7 @@ use serde::de::{MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::{CUSTOM_BY_ID_COLUMN, CUSTOM_PREFIX, ColumnType, arrow_schema};
-use crate::tables::TableSpec;
+use crate::tables::{Replication, TableSpec};
 use crate::time::{self, Micros};
 
 /// What identifies one row: its record, where it sorts, and which version of the record it is.
@@ -24,7 +24,8 @@ use crate::time::{self, Micros};
 pub struct RowKey {
     pub id: String,
     pub key: Option<Micros>,
-    pub version: Option<Micros>,
+    /// The version column's value: a timestamp, or a content hash where the table versions by content.
+    pub version: Option<i64>,
     /// The field the source pages by: the key, or tasks' `date_created`.
     pub order: Option<Micros>,
 }
@@ -97,11 +98,12 @@ impl Decoder {
             let row = RowKey {
                 id: slots[id_at].and_then(as_str).map(Cow::into_owned).unwrap_or_default(),
                 key,
-                // A content hash where the table versions by content, else a timestamp.
                 version: if version_at == key_at {
                     key
+                } else if self.spec.replication == Replication::Content {
+                    slots[version_at].and_then(|raw| raw.get().parse().ok())
                 } else {
-                    timestamp(version_at).or_else(|| slots[version_at].and_then(|raw| raw.get().parse().ok()))
+                    timestamp(version_at)
                 },
                 order: if order_at == key_at { key } else { timestamp(order_at) },
             };

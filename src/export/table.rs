@@ -56,11 +56,14 @@ async fn export_in(
     let head = txn.head().cloned();
     let now = context.now;
     let (window, kind) = match &context.plan.mode {
-        // A record of a table versioned by content is keyed by this run's start: there is no history
-        // to read, only the present to compare with the latest stored versions.
+        // A record of a table versioned by content is keyed by this run's start (this machine's
+        // clock to the microsecond: Close's `Date` counts whole seconds, and two runs may start within
+        // one), never before the latest stored key: there is no history to read, only the present to
+        // compare with the latest stored versions.
         Mode::Export if spec.replication == Replication::Content => {
-            let started = context.started_at;
-            (Window { lower: started, upper: started + 1 }, RunKind::Export)
+            let latest = head.as_ref().and_then(|m| m.bookmark_micros).map_or(Micros::MIN, |b| b + 1);
+            let seen_at = context.started_at.max(latest);
+            (Window { lower: seen_at, upper: seen_at + 1 }, RunKind::Export)
         }
         Mode::Backfill { .. } if spec.replication == Replication::Content => {
             return Ok(TableDone { files: 0, bytes: 0, outcome: "nothing to backfill: versioned by content".into() });
@@ -106,7 +109,7 @@ async fn export_in(
         }
         Source::Search { .. } => {
             counters.set_phase("listing the custom fields to ask for");
-            let fields = window::search_fields(&run).await?;
+            let fields = window::search_fields(&run, window).await?;
             counters.set_phase("");
             read_windows(run.clone(), Pager::search(spec, window, Arc::new(fields))).await?
         }
@@ -196,7 +199,7 @@ fn plan_window(context: &RunContext, spec: &TableSpec, head: Option<&Manifest>, 
     };
     if let Some(days) = spec.retention_days {
         let horizon = now - days * MICROS_PER_DAY;
-        let asked = head.is_some() || context.plan.start.is_some();
+        let asked = head.is_some_and(|m| m.bookmark_micros.is_some()) || context.plan.start.is_some();
         if asked && lower < horizon {
             tracing::warn!(
                 table = spec.name,

@@ -122,13 +122,12 @@ fn optional(spec: &TableSpec) -> bool {
 }
 
 /// The fields a search of `run`'s table names: its declared columns, and `custom.<id>` for every
-/// custom field of its object type (a shared field where it is associated with the type). A listing
-/// the plan lacks adds none.
-pub async fn search_fields(run: &TableRun) -> Result<Vec<String>, TableError> {
+/// custom field of its object type (a shared field where it is associated with the type), each once.
+/// A listing the plan lacks adds none, with a warning: its fields' values cannot be asked for.
+pub async fn search_fields(run: &TableRun, window: Window) -> Result<Vec<String>, TableError> {
     let Source::Search { object_type, custom_fields, .. } = &run.spec.source else {
         unreachable!("search_fields is called for search sources");
     };
-    let window = Window { lower: 0, upper: 0 };
     let fetch_error = |source| TableError::Fetch { table: run.spec.name, window, source };
     let mut fields: Vec<String> = run
         .spec
@@ -142,7 +141,14 @@ pub async fn search_fields(run: &TableRun) -> Result<Vec<String>, TableError> {
         while let Some(request) = pager.request() {
             let body = match run.context.client.get_list(request.path, &request.query, &run.counters).await {
                 Ok(body) => body,
-                Err(err) if err.is_unavailable() => break,
+                Err(err) if err.is_unavailable() => {
+                    tracing::warn!(
+                        table = run.spec.name,
+                        endpoint = path,
+                        "{err}: the custom fields listed there are not read"
+                    );
+                    break;
+                }
                 Err(err) => return Err(fetch_error(err)),
             };
             let (records, outcome) = parse_records(&body)
@@ -150,13 +156,14 @@ pub async fn search_fields(run: &TableRun) -> Result<Vec<String>, TableError> {
             pager.advance(&outcome);
             for (id, raw) in records {
                 let shared = path.ends_with("shared/");
-                if !shared || associated(&raw, object_type) {
-                    fields.push(format!("{}{id}", crate::convert::CUSTOM_PREFIX));
+                let field = format!("{}{id}", crate::convert::CUSTOM_PREFIX);
+                // A shared field may be listed under the type's endpoint and under `shared/` both.
+                if (!shared || associated(&raw, object_type)) && !fields.contains(&field) {
+                    fields.push(field);
                 }
             }
         }
     }
-    fields.dedup();
     Ok(fields)
 }
 
@@ -326,6 +333,13 @@ pub async fn read_full(run: Arc<TableRun>, window: Window) -> Result<WindowOutpu
                 .await
                 .map_err(|err| task_error(&run, err))?
                 .map_err(|message| fetch_error(ApiError::BadResponse { path: request.path.to_string(), message }))?;
+            if limit.is_none() && outcome.has_more {
+                tracing::warn!(
+                    table = run.spec.name,
+                    endpoint = endpoint.path,
+                    "Close says there is more, but documents no paging for this listing: only its first answer is read"
+                );
+            }
             pager.advance(&outcome);
             for (id, raw) in records {
                 merged.entry(id).or_insert_with(|| (raw, Vec::new())).1.push(endpoint.tag);
@@ -354,9 +368,8 @@ pub async fn read_full(run: Arc<TableRun>, window: Window) -> Result<WindowOutpu
         }
     }
     let tag_column = *tag_column;
-    // The run's own start, to the microsecond: Close's clock (the `Date` header) counts whole seconds,
-    // and two runs may start within one.
-    let seen_at = (run.spec.replication == Replication::Content).then_some(run.context.started_at);
+    // The window of a table versioned by content is the instant that keys this run's versions.
+    let seen_at = (run.spec.replication == Replication::Content).then_some(window.lower);
 
     let job = {
         let run = run.clone();

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
-use arrow::datatypes::{DataType, Int64Type};
+use arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use bytes::Bytes;
 use futures::FutureExt;
 use futures::TryStreamExt;
@@ -115,14 +115,18 @@ impl AsyncFileReader for RangeReader {
 /// `(id, key, version)` of every row of a batch. A column of another type than close-lake writes
 /// (a file put there by hand) reads as missing rather than stopping the run.
 fn row_versions(batch: &RecordBatch, key: &str, version: &str) -> Vec<TailRow> {
-    // Keys are timestamps; versions are timestamps too, or content hashes (Int64).
-    let micros = |name: &str| {
+    // Keys are microsecond timestamps; versions are too, or content hashes (Int64).
+    let integers = |name: &str| {
         let column = batch.column_by_name(name)?;
-        let numbers = arrow::compute::cast(column, &DataType::Int64).ok()?;
-        numbers.as_primitive_opt::<Int64Type>().cloned()
+        match column.data_type() {
+            DataType::Int64 | DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                arrow::compute::cast(column, &DataType::Int64).ok()?.as_primitive_opt::<Int64Type>().cloned()
+            }
+            _ => None,
+        }
     };
     let ids = batch.column_by_name("id").and_then(|c| c.as_string_opt::<i32>()).cloned();
-    let (keys, versions) = (micros(key), micros(version));
+    let (keys, versions) = (integers(key), integers(version));
     let value = |array: &Option<arrow::array::Int64Array>, i: usize| {
         array.as_ref().filter(|a| !a.is_null(i)).map(|a| a.value(i))
     };

@@ -108,7 +108,8 @@ pub struct TableSpec {
     pub source: Source,
     /// The replication key: the column windows, bookmarks and partitions are computed from.
     pub key: &'static str,
-    /// The column that identifies a version of a record (`date_updated` everywhere).
+    /// The column that identifies a version of a record: `date_updated`, or the content hash of a
+    /// table versioned by content.
     pub version: &'static str,
     /// How far before the bookmark each run starts reading again.
     pub lookback: Micros,

@@ -56,7 +56,8 @@ const fn configuration(
     }
 }
 
-/// One endpoint without parameters, by its table's name as tag.
+/// One endpoint without parameters (the tag names the endpoint in logs; configuration tables record
+/// no tags).
 const fn listing(path: &'static str, tag: &'static str) -> Endpoint {
     Endpoint { path, tag, optional: false, params: &[] }
 }
@@ -339,7 +340,8 @@ const ROLES: TableSpec = configuration(
     ],
 );
 
-/// Groups (their members are listed only per group, by `/group/<id>/`).
+/// Groups. The listing leaves `members` out (Close lists them per group, at `/group/<id>/`, which
+/// close-lake does not read): the column holds them if the listing ever carries them.
 const GROUPS: TableSpec = configuration(
     "groups",
     Replication::Content,

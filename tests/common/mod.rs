@@ -234,7 +234,7 @@ pub fn content_versions<'a>(records: impl IntoIterator<Item = &'a Value>) -> BTr
 }
 
 pub fn expected_versions(data: &Dataset) -> BTreeMap<&'static str, BTreeSet<(String, i64)>> {
-    let mut expected = BTreeMap::from([
+    let expected = BTreeMap::from([
         ("activities", versions(&data.activities)),
         ("custom_fields", versions(data.custom_fields.iter().map(|(_, r)| r))),
         ("event_log", versions(&data.events)),
@@ -245,12 +245,18 @@ pub fn expected_versions(data: &Dataset) -> BTreeMap<&'static str, BTreeSet<(Str
         ("contacts", versions(&data.contacts)),
         ("custom_objects", versions(&data.custom_objects)),
     ]);
-    for table in TABLES.into_iter().skip(expected.len()) {
-        let records = data.configuration.get(table).map(Vec::as_slice).unwrap_or_default();
-        let shown = if CONTENT_TABLES.contains(&table) { content_versions(records) } else { versions(records) };
-        expected.insert(table, shown);
-    }
-    expected
+    // The rest are configuration tables, read from the simulator's listings.
+    TABLES
+        .into_iter()
+        .map(|table| match expected.get(table) {
+            Some(shown) => (table, shown.clone()),
+            None => {
+                let records = data.configuration.get(table).map(Vec::as_slice).unwrap_or_default();
+                let shown = if CONTENT_TABLES.contains(&table) { content_versions(records) } else { versions(records) };
+                (table, shown)
+            }
+        })
+        .collect()
 }
 
 /// Every file under a folder, recursively.

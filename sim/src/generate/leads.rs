@@ -53,7 +53,7 @@ pub fn custom_object(ctx: &mut Ctx, lead: &Value) -> Value {
     let text = |field: &str| lead.get(field).cloned().unwrap_or(Value::Null);
     let lead_id = str_of(lead, "id");
     let type_id = configuration()
-        .into_iter()
+        .iter()
         .find(|(table, _)| table == "custom_object_types")
         .and_then(|(_, t)| t.get("id").cloned())
         .unwrap_or(Value::Null);
@@ -190,15 +190,15 @@ fn opportunity(ctx: &mut Ctx, lead_id: &str, lead_name: &str, created: DateTime<
     set(&mut o, "annualized_value", json!(value));
     set(&mut o, "value_formatted", json!(format!("${}", value / 100)));
     // A status of the configuration's pipelines, so reports can join opportunities to them.
-    let statuses: Vec<Value> = configuration()
-        .into_iter()
+    let statuses: Vec<&Value> = configuration()
+        .iter()
         .filter(|(table, s)| table == "opportunity_statuses" && s["type"] == if won { "won" } else { "active" })
         .map(|(_, s)| s)
         .collect();
-    let status = statuses.choose(&mut ctx.rng).cloned().unwrap_or(Value::Null);
+    let status = statuses.choose(&mut ctx.rng).map_or(Value::Null, |s| (*s).clone());
     let pipeline_id = status["pipeline_id"].clone();
     let pipeline_name = configuration()
-        .into_iter()
+        .iter()
         .find(|(table, p)| table == "pipelines" && p["id"] == pipeline_id)
         .map_or(Value::Null, |(_, p)| p["name"].clone());
     set(&mut o, "status_id", status["id"].clone());

@@ -198,7 +198,7 @@ pub(crate) fn generate_each(spec: &GenSpec, out: &mut dyn FnMut(Generated)) {
         out(Generated::CustomField(object_type, field));
     }
     for (table, record) in templates::configuration() {
-        out(Generated::Configuration(table, record));
+        out(Generated::Configuration(table.clone(), record.clone()));
     }
     leads::leads(&mut ctx, spec.leads, out);
     activities::activities(&mut ctx, spec.activities, &mut |v| out(Generated::Activity(v)));

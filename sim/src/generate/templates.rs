@@ -63,17 +63,20 @@ pub fn template(name: &str) -> Map<String, Value> {
 
 /// The configuration listings' records (`fixtures/sim/configuration.json`: statuses, pipelines, roles,
 /// templates, ... from a real account and the reference's examples), by close-lake table.
-pub fn configuration() -> Vec<(String, Value)> {
-    template("configuration.json")
-        .into_iter()
-        .flat_map(|(table, records)| {
-            let records = match records {
-                Value::Array(records) => records,
-                _ => Vec::new(),
-            };
-            records.into_iter().map(move |r| (table.clone(), r))
-        })
-        .collect()
+pub fn configuration() -> &'static [(String, Value)] {
+    static RECORDS: LazyLock<Vec<(String, Value)>> = LazyLock::new(|| {
+        template("configuration.json")
+            .into_iter()
+            .flat_map(|(table, records)| {
+                let records = match records {
+                    Value::Array(records) => records,
+                    _ => Vec::new(),
+                };
+                records.into_iter().map(move |r| (table.clone(), r))
+            })
+            .collect()
+    });
+    &RECORDS
 }
 
 /// The template an activity of `_type == type_name` is built from.
