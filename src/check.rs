@@ -60,11 +60,7 @@ pub async fn run(plan: CheckPlan) -> Result<(), Error> {
     for spec in &plan.tables {
         for (request, optional) in probes(spec, window) {
             let what = format!("{} {}", spec.name, request.path);
-            let answer = match &request.body {
-                None => client.get_list(request.path, &request.query, &counters).await,
-                Some(body) => client.post_list(request.path, body, &counters).await,
-            };
-            match answer {
+            match client.page(&request, &counters).await {
                 Ok(body) => {
                     let records = serde_json::from_slice::<serde_json::Value>(&body)
                         .ok()

@@ -11,6 +11,7 @@ use url::Url;
 
 use super::ApiError;
 use super::governor::{self, Governor, RateLimit};
+use super::pager::PageRequest;
 use super::record::{Exchange, Recorder};
 use super::retry::RetryPolicy;
 use crate::config::{ApiKey, ApiSettings};
@@ -103,6 +104,14 @@ impl Client {
         counters: &Counters,
     ) -> Result<Bytes, ApiError> {
         self.fetch(path, query, None, Shape::List, counters).await
+    }
+
+    /// Fetches one page a pager asked for: a GET with its query, or a POST of its body.
+    pub async fn page(&self, request: &PageRequest, counters: &Counters) -> Result<Bytes, ApiError> {
+        match &request.body {
+            None => self.get_list(request.path, &request.query, counters).await,
+            Some(body) => self.post_list(request.path, body, counters).await,
+        }
     }
 
     /// POSTs a JSON query to a list endpoint (`data/search/`): the body of its 200 answer, checked

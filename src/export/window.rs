@@ -78,12 +78,7 @@ async fn fetch_all(
     let mut rows = 0;
     while let Some(request) = pager.request() {
         let window = pager.window();
-        let client = &run.context.client;
-        let answer = match &request.body {
-            None => client.get_list(request.path, &request.query, &run.counters).await,
-            Some(body) => client.post_list(request.path, body, &run.counters).await,
-        };
-        let body = match answer {
+        let body = match run.context.client.page(&request, &run.counters).await {
             Ok(body) => body,
             Err(err) if optional(run.spec) && err.is_unavailable() => {
                 tracing::warn!(table = run.spec.name, "{err}: this plan lacks {}; nothing to read", run.spec.name);
@@ -124,11 +119,10 @@ fn optional(spec: &TableSpec) -> bool {
 /// The fields a search of `run`'s table names: its declared columns, and `custom.<id>` for every
 /// custom field of its object type (a shared field where it is associated with the type), each once.
 /// A listing the plan lacks adds none, with a warning: its fields' values cannot be asked for.
-pub async fn search_fields(run: &TableRun, window: Window) -> Result<Vec<String>, TableError> {
+pub async fn search_fields(run: &Arc<TableRun>, window: Window) -> Result<Vec<String>, TableError> {
     let Source::Search { object_type, custom_fields, .. } = &run.spec.source else {
         unreachable!("search_fields is called for search sources");
     };
-    let fetch_error = |source| TableError::Fetch { table: run.spec.name, window, source };
     let mut fields: Vec<String> = run
         .spec
         .columns
@@ -137,30 +131,13 @@ pub async fn search_fields(run: &TableRun, window: Window) -> Result<Vec<String>
         .map(|c| c.name.to_string())
         .collect();
     for path in custom_fields.iter() {
-        let mut pager = Pager::offset(path, &[], Some(100));
-        while let Some(request) = pager.request() {
-            let body = match run.context.client.get_list(request.path, &request.query, &run.counters).await {
-                Ok(body) => body,
-                Err(err) if err.is_unavailable() => {
-                    tracing::warn!(
-                        table = run.spec.name,
-                        endpoint = path,
-                        "{err}: the custom fields listed there are not read"
-                    );
-                    break;
-                }
-                Err(err) => return Err(fetch_error(err)),
-            };
-            let (records, outcome) = parse_records(&body)
-                .map_err(|message| fetch_error(ApiError::BadResponse { path: path.to_string(), message }))?;
-            pager.advance(&outcome);
-            for (id, raw) in records {
-                let shared = path.ends_with("shared/");
-                let field = format!("{}{id}", crate::convert::CUSTOM_PREFIX);
-                // A shared field may be listed under the type's endpoint and under `shared/` both.
-                if (!shared || associated(&raw, object_type)) && !fields.contains(&field) {
-                    fields.push(field);
-                }
+        let listing = Listing { path, params: &[], limit: Some(100), optional: true };
+        for (id, raw) in read_listing(run, listing, window).await?.unwrap_or_default() {
+            let shared = path.ends_with("shared/");
+            let field = format!("{}{id}", crate::convert::CUSTOM_PREFIX);
+            // A shared field may be listed under the type's endpoint and under `shared/` both.
+            if (!shared || associated(&raw, object_type)) && !fields.contains(&field) {
+                fields.push(field);
             }
         }
     }
@@ -315,35 +292,10 @@ pub async fn read_full(run: Arc<TableRun>, window: Window) -> Result<WindowOutpu
     let fetch_error = |source| TableError::Fetch { table: run.spec.name, window, source };
     let mut merged: BTreeMap<String, (Box<RawValue>, Vec<&'static str>)> = BTreeMap::new();
     for endpoint in endpoints.iter() {
-        let mut pager = Pager::offset(endpoint.path, endpoint.params, *limit);
-        while let Some(request) = pager.request() {
-            let body = match run.context.client.get_list(request.path, &request.query, &run.counters).await {
-                Ok(body) => body,
-                Err(err) if endpoint.optional && err.is_unavailable() => {
-                    tracing::warn!(
-                        table = run.spec.name,
-                        endpoint = endpoint.path,
-                        "{err}: this plan lacks the endpoint; nothing to read there"
-                    );
-                    break;
-                }
-                Err(err) => return Err(fetch_error(err)),
-            };
-            let (records, outcome) = tokio::task::spawn_blocking(move || parse_records(&body))
-                .await
-                .map_err(|err| task_error(&run, err))?
-                .map_err(|message| fetch_error(ApiError::BadResponse { path: request.path.to_string(), message }))?;
-            if limit.is_none() && outcome.has_more {
-                tracing::warn!(
-                    table = run.spec.name,
-                    endpoint = endpoint.path,
-                    "Close says there is more, but documents no paging for this listing: only its first answer is read"
-                );
-            }
-            pager.advance(&outcome);
-            for (id, raw) in records {
-                merged.entry(id).or_insert_with(|| (raw, Vec::new())).1.push(endpoint.tag);
-            }
+        let listing =
+            Listing { path: endpoint.path, params: endpoint.params, limit: *limit, optional: endpoint.optional };
+        for (id, raw) in read_listing(&run, listing, window).await?.unwrap_or_default() {
+            merged.entry(id).or_insert_with(|| (raw, Vec::new())).1.push(endpoint.tag);
         }
     }
     if *inactive_users {
@@ -412,6 +364,56 @@ pub async fn read_full(run: Arc<TableRun>, window: Window) -> Result<WindowOutpu
         .map_err(|err| task_error(&run, err))?
         .map_err(|source| TableError::Lake { table: run.spec.name, source: Box::new(source) })?;
     Ok(WindowOutput { files, rows: keys.len() as u64, tail })
+}
+
+/// A listing read in full: `_skip` pages of `limit`, or the one answer of a listing Close does not page.
+struct Listing {
+    path: &'static str,
+    params: &'static [(&'static str, &'static str)],
+    limit: Option<u32>,
+    /// A plan may lack it (402/403/404): a warning and no records, not a failed table.
+    optional: bool,
+}
+
+/// Every record of `listing`, each with its id, parsed off the runtime; `None` when an optional
+/// listing is missing from the plan.
+async fn read_listing(
+    run: &Arc<TableRun>,
+    listing: Listing,
+    window: Window,
+) -> Result<Option<Vec<IdentifiedRecord>>, TableError> {
+    let Listing { path, params, limit, optional } = listing;
+    let fetch_error = |source| TableError::Fetch { table: run.spec.name, window, source };
+    let mut pager = Pager::offset(path, params, limit);
+    let mut all = Vec::new();
+    while let Some(request) = pager.request() {
+        let body = match run.context.client.page(&request, &run.counters).await {
+            Ok(body) => body,
+            Err(err) if optional && err.is_unavailable() => {
+                tracing::warn!(
+                    table = run.spec.name,
+                    endpoint = path,
+                    "{err}: this plan lacks the endpoint; nothing read there"
+                );
+                return Ok(None);
+            }
+            Err(err) => return Err(fetch_error(err)),
+        };
+        let (records, outcome) = tokio::task::spawn_blocking(move || parse_records(&body))
+            .await
+            .map_err(|err| task_error(run, err))?
+            .map_err(|message| fetch_error(ApiError::BadResponse { path: path.to_string(), message }))?;
+        if limit.is_none() && outcome.has_more {
+            tracing::warn!(
+                table = run.spec.name,
+                endpoint = path,
+                "Close says there is more, but documents no paging for this listing: only its first answer is read"
+            );
+        }
+        pager.advance(&outcome);
+        all.extend(records);
+    }
+    Ok(Some(all))
 }
 
 /// A record and its id.

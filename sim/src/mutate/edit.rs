@@ -123,10 +123,7 @@ impl<'a> Editor<'a> {
 
     /// Contacts change on their own: the copies their leads embed stay as they were.
     pub fn update_contacts(&mut self, n: usize) {
-        self.update(Kind::Contacts, n, |v| {
-            let title = v.get("title").and_then(Value::as_str).unwrap_or_default();
-            vec![("title", json!(format!("{title} (edited)")))]
-        });
+        self.update(Kind::Contacts, n, |v| vec![("title", edited(v, "title"))]);
     }
 
     pub fn delete_contacts(&mut self, n: usize) {
@@ -134,10 +131,7 @@ impl<'a> Editor<'a> {
     }
 
     pub fn update_custom_objects(&mut self, n: usize) {
-        self.update(Kind::CustomObjects, n, |v| {
-            let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
-            vec![("name", json!(format!("{name} (edited)")))]
-        });
+        self.update(Kind::CustomObjects, n, |v| vec![("name", edited(v, "name"))]);
     }
 
     pub fn delete_custom_objects(&mut self, n: usize) {
@@ -469,6 +463,11 @@ fn change(v: &mut Value, changes: Vec<(&'static str, Value)>) -> (Vec<String>, V
         }
     }
     (names, Value::Object(previous))
+}
+
+/// `v[field]` (a string) with " (edited)" appended.
+fn edited(v: &Value, field: &str) -> Value {
+    json!(format!("{} (edited)", v.get(field).and_then(Value::as_str).unwrap_or_default()))
 }
 
 fn set(v: &mut Value, key: &str, value: Value) {
