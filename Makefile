@@ -7,49 +7,48 @@ PYTHON  := $(VENV)/bin/python
 CARGO   ?= cargo
 RELEASE := target/release
 
-.PHONY: help demo test bench lint unit build release venv faketime clean
+.PHONY: help demo test bench perf lint release venv faketime clean
 
 help:
 	@echo "make demo   build, start the bundled Close simulator, export it to ./lake, print what landed"
 	@echo "make test   the whole suite: fmt, clippy, unit and integration tests (DuckDB in a local venv)"
-	@echo "make bench  export simulated accounts of two sizes (release build): time and peak memory"
+	@echo "make bench  close-lake against its bounds and its peers; writes docs/benchmarks.md (~15 min)"
 
 release:
 	$(CARGO) build --release --workspace --bins
 
-# The demo needs no API key: it exports the simulator, then prints the lake's status.
-demo: release
+# The demo needs no API key: it exports the simulator, then prints the lake's status. It runs the
+# debug build, which `make test` reuses: a fresh clone compiles the dependencies once, not twice
+# (the release build is `make release`, and `make bench` measures it).
+DEBUG := target/debug
+demo:
+	$(CARGO) build --workspace --bins
 	@set -euo pipefail; \
 	rm -rf lake .demo-sim.log; \
-	$(RELEASE)/close-sim --port 0 --activities 5000 > .demo-sim.log & sim=$$!; \
+	$(DEBUG)/close-sim --port 0 --activities 5000 > .demo-sim.log & sim=$$!; \
 	trap 'kill $$sim 2>/dev/null || true; rm -f .demo-sim.log' EXIT; \
 	url=""; for _ in $$(seq 100); do \
 	  url=$$(grep -o 'http://[^ ]*' .demo-sim.log || true); [ -n "$$url" ] && break; sleep 0.1; \
 	done; \
 	[ -n "$$url" ] || { echo "the simulator did not start"; exit 1; }; \
 	echo "== close-lake export --dest ./lake   (Close simulator at $$url)"; \
-	CLOSE_API_KEY=sim-key CLOSE_API_URL=$$url CLOSE_LAKE_LOG=$${CLOSE_LAKE_LOG:-warn} $(RELEASE)/close-lake export --dest ./lake; \
+	CLOSE_API_KEY=sim-key CLOSE_API_URL=$$url CLOSE_LAKE_LOG=$${CLOSE_LAKE_LOG:-warn} $(DEBUG)/close-lake export --dest ./lake; \
 	echo; echo "== close-lake status --dest ./lake"; \
-	$(RELEASE)/close-lake status --dest ./lake
+	$(DEBUG)/close-lake status --dest ./lake
 
-# Exports simulated accounts of 50k and 200k activities (plus a tenth as many leads and tasks) to a
-# scratch lake and prints each run's summary, wall time and peak memory. The simulator paces every
-# endpoint group at 100 requests a second, as Close's RateLimit headers do.
-BENCH_SIZES ?= 50000 200000
-bench: release
-	@set -euo pipefail; \
-	for n in $(BENCH_SIZES); do \
-	  $(RELEASE)/close-sim --port 0 --activities $$n --leads $$((n / 10)) --tasks $$((n / 10)) > .bench-sim.log & sim=$$!; \
-	  trap 'kill $$sim 2>/dev/null || true; rm -rf .bench-lake .bench-sim.log' EXIT; \
-	  url=$$($(call address_in,.bench-sim.log)) || { echo "the simulator did not start"; exit 1; }; \
-	  rm -rf .bench-lake; echo "== $$n activities, $$((n / 10)) leads, $$((n / 10)) tasks"; \
-	  start=$$(date +%s.%N); \
-	  if [ -x /usr/bin/time ]; then measure="/usr/bin/time -f %M"; else measure=""; fi; \
-	  CLOSE_API_KEY=sim-key CLOSE_API_URL=$$url/api/v1 CLOSE_LAKE_LAG=0s CLOSE_LAKE_LOG=warn \
-	    $$measure $(RELEASE)/close-lake export --dest .bench-lake --tables activities,leads,tasks 2> .bench-rss; \
-	  echo "wall $$(echo "$$(date +%s.%N) - $$start" | bc) s, peak RSS $$(tail -n1 .bench-rss) KiB"; \
-	  kill $$sim; wait $$sim 2>/dev/null || true; \
-	done; rm -f .bench-rss
+# close-lake against its bounds and its peers in one run (tests/bench/bench.py): the rate budget behind
+# latency, tap-closeio 1.6.6 (installed in .bench-venv), DuckDB's JSON-to-Parquet conversion, memory
+# at 200k and 2M activities, a no-op run, CPU per table with a perf profile. Writes docs/benchmarks.md.
+bench: perf
+	python3 tests/bench/bench.py
+
+# perf (Debian's linux-perf) for the bench's profile; the bench goes on without it if it cannot be had.
+perf:
+	@command -v perf >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  echo "installing perf (apt)"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq linux-perf >/dev/null \
+	    || echo "perf could not be installed: the bench skips its profile"; }
 
 # The Python readers the tests use (DuckDB), in a venv of this checkout.
 venv: $(VENV)/.installed

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::AsArray;
-use arrow::datatypes::TimestampMicrosecondType;
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMicrosecondType;
 
 use crate::config::CompactPlan;
 use crate::convert::arrow_schema;
@@ -100,7 +100,7 @@ async fn compact_in(
                     .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
                     .cloned();
                 let (min_key, max_key) =
-                    keys.map_or((None, None), |k| (arrow::compute::min(&k), arrow::compute::max(&k)));
+                    keys.map_or((None, None), |k| (k.iter().flatten().min(), k.iter().flatten().max()));
                 let part = PartitionBatch { partition: partition.clone(), batch, min_key, max_key };
                 if let Err(err) = writer.write(part).await {
                     writer.abort().await;

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::error::Error;
 use crate::lake::LakeError;
@@ -66,13 +68,20 @@ impl Counters {
 }
 
 /// Logs go to stderr: text by default, JSON with `CLOSE_LAKE_LOG_FORMAT=json`. On a terminal the
-/// progress bars speak instead, and only warnings are logged unless `CLOSE_LAKE_LOG` says more.
+/// progress bars speak instead, and only warnings are logged unless `CLOSE_LAKE_LOG` says more; off
+/// one, text carries no colour codes (`export 2> run.log` stays plain).
 pub fn init_logging() {
-    let default = if show_progress() { "warn" } else { "info" };
-    let filter = EnvFilter::try_from_env("CLOSE_LAKE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let default = if show_progress() { tracing::Level::WARN } else { tracing::Level::INFO };
+    // `Targets` takes what users write (`debug`, `warn,close_lake=trace`) without EnvFilter's regex engine.
+    let filter = std::env::var("CLOSE_LAKE_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(default));
+    let layer =
+        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(show_progress());
     let json = std::env::var("CLOSE_LAKE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = if json { registry.with(layer.json()).try_init() } else { registry.with(layer).try_init() };
 }
 
 fn show_progress() -> bool {

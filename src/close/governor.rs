@@ -15,7 +15,8 @@ use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
 /// The share of the announced limit the spacing aims at: arrival jitter must not push a window over.
-const PACE: f64 = 0.95;
+/// Evenly spaced at 98 %, a window sees at most its limit even when one send slips by a few ms.
+const PACE: f64 = 0.98;
 /// The longest window the spacing is computed over: one odd `reset` must not slow a group for good.
 const MAX_WINDOW: Duration = Duration::from_secs(60);
 
@@ -185,13 +186,13 @@ mod tests {
         let governor = Governor::default();
         governor.observe("activity", &headers(&[("ratelimit", "limit=20, remaining=19, reset=0.9")]));
         let start = Instant::now();
-        for _ in 0..20 {
+        for _ in 0..21 {
             governor.wait("activity").await;
         }
-        // 20 sends at 19 a second: the 20th goes 19 spacings, a second, after the first (the paused
-        // clock wakes on whole milliseconds).
+        // 21 sends at 19.6 a second: the 21st goes 20 spacings (1.02 s) after the first, so no second
+        // holds more than the limit (the paused clock wakes on whole milliseconds).
         let paced = start.elapsed();
-        assert!(paced >= Duration::from_millis(999) && paced <= Duration::from_millis(1_020), "{paced:?}");
+        assert!(paced > Duration::from_secs(1) && paced <= Duration::from_millis(1_030), "{paced:?}");
         governor.wait("task").await;
         assert_eq!(start.elapsed(), paced, "another group is not paced by this one");
     }

@@ -8,9 +8,12 @@
 //!   are dropped as repeats by the caller; only inside a granule holding more than half a page does
 //!   `_skip` pass over part of it, always leaving half a page of overlap. A record that changes or
 //!   disappears during the run therefore cannot shift an unread record out of sight, as it does
-//!   with deep offsets. After its first page a large window splits by its key span ([`Pager::split`]).
+//!   with deep offsets. After its first page a large window splits by its key span, and a window
+//!   reading through ties larger than a page hands the rest after them to another reader
+//!   ([`Pager::split`]).
 //! - Cursor sources (the event log) follow `cursor_next`, newest first, until a page reaches below
-//!   the window.
+//!   the window. After its first page a large window of more than two days splits the rest below it
+//!   on whole seconds.
 //! - Search sources (contacts, custom objects) send a new `POST /data/search/` query from the last
 //!   millisecond read for each page, following the answer's `cursor` only through a millisecond that
 //!   holds more than a page ([`Search`]).
@@ -86,8 +89,33 @@ pub struct PageOutcome {
 /// eight at a time).
 const SPLIT_PARTS: u64 = 8;
 const SPLIT_DEPTH: u8 = 3;
-/// A window is split only when its rest holds at least this many pages more than one reader should read.
+/// The pages each part of a table's first window should hold: few, so that even a table of a few
+/// dozen pages is read by enough readers to keep a rate limit busy behind Close's latency (20
+/// requests a second at 300 ms take six in flight). Each part costs at most one partial page.
+const FIRST_PAGES_PER_PART: u64 = 3;
+/// The pages each part of a deeper split should hold: parts split again only when they are large.
 const PAGES_PER_WINDOW: u64 = 20;
+
+/// The shortest event-log window that splits.
+const CURSOR_SPLIT_SPAN: Micros = 2 * 86_400 * time::MICROS_PER_SECOND;
+
+/// How many parts the rest of a window estimated to hold `records` should be cut into (0 or 1:
+/// none). `splits_left` says whether this is a table's first window.
+fn parts_for(records: f64, limit: u32, splits_left: u8) -> u64 {
+    let per_part = if splits_left == SPLIT_DEPTH { FIRST_PAGES_PER_PART } else { PAGES_PER_WINDOW };
+    ((records / (per_part * u64::from(limit)) as f64) as u64).min(SPLIT_PARTS)
+}
+
+/// `parts` bounds that cut `rest` evenly, on `granule`, each strictly inside it.
+fn cut_points(rest: Window, parts: u64, granule: Micros) -> Vec<Micros> {
+    let step = (rest.upper - rest.lower) / parts as i64;
+    let mut bounds: Vec<Micros> = (1..parts as i64)
+        .map(|i| time::floor_to(rest.lower + i * step, granule))
+        .filter(|b| *b > rest.lower && *b < rest.upper)
+        .collect();
+    bounds.dedup();
+    bounds
+}
 
 #[derive(Debug, Clone)]
 pub enum Pager {
@@ -98,6 +126,10 @@ pub enum Pager {
         limit: u32,
         window: Window,
         cursor: Option<String>,
+        /// How many more levels of splitting this window's parts may do.
+        splits_left: u8,
+        /// Whether this window already considered splitting (once, after its first page).
+        split_considered: bool,
         done: bool,
     },
     Search(Search),
@@ -189,7 +221,16 @@ impl Pager {
     }
 
     pub fn cursor(path: &'static str, key: &'static str, limit: u32, window: Window) -> Pager {
-        Pager::Cursor { path, key, limit, window, cursor: None, done: false }
+        Pager::Cursor {
+            path,
+            key,
+            limit,
+            window,
+            cursor: None,
+            splits_left: SPLIT_DEPTH,
+            split_considered: false,
+            done: false,
+        }
     }
 
     /// Search pages of `spec` (a [`Source::Search`] table) over `window`, naming `fields`.
@@ -271,12 +312,59 @@ impl Pager {
 
     /// After the first page of a keyset window, cuts the rest of the window into parts when the
     /// page's key span says it holds many pages more: this pager keeps the first part and the
-    /// others come back as pagers of their own, to be read concurrently. The decision depends on
+    /// others come back as pagers of their own, to be read concurrently. A page wholly inside one
+    /// granule (ties larger than a page) splits off the rest after that granule the same way. The decision depends on
     /// the data alone (never on timing), so a run makes the same requests every time it reads the
     /// same records, and the split needs nothing of `total_results`, which Close does not promise.
     pub fn split(&mut self, page: &PageOutcome) -> Vec<Pager> {
-        let Pager::Keyset(k) = self else { return Vec::new() };
-        k.split(page).into_iter().map(Pager::Keyset).collect()
+        match self {
+            Pager::Keyset(k) => k.split(page).into_iter().map(Pager::Keyset).collect(),
+            Pager::Cursor { .. } => self.split_cursor(page),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The event log reads newest first: after its first page, the rest of the window below that
+    /// page's oldest second is cut into parts, each read from its own first request, and this
+    /// pager reads on only through that second.
+    fn split_cursor(&mut self, page: &PageOutcome) -> Vec<Pager> {
+        let Pager::Cursor { path, key, limit, window, splits_left, split_considered, done, .. } = self else {
+            return Vec::new();
+        };
+        if std::mem::replace(split_considered, true) || *done || *splits_left == 0 || page.len < *limit as usize {
+            return Vec::new();
+        }
+        let keys = page.keys.iter().flatten();
+        let (Some(oldest), Some(newest)) = (keys.clone().min(), keys.max()) else { return Vec::new() };
+        let rest = Window { lower: window.lower, upper: time::floor_to(*oldest, time::MICROS_PER_SECOND) };
+        // Events come in bursts, so one page's span says little of the rest: only a window of
+        // more than two days (a first run, a backfill) splits; a scheduled run reads on.
+        if rest.upper <= rest.lower || window.upper - window.lower <= CURSOR_SPLIT_SPAN {
+            return Vec::new();
+        }
+        let per_record = ((newest - oldest).max(time::MICROS_PER_SECOND) as f64) / page.len as f64;
+        let parts = parts_for((rest.upper - rest.lower) as f64 / per_record, *limit, *splits_left);
+        if parts < 2 {
+            return Vec::new();
+        }
+        let mut bounds = vec![rest.lower];
+        bounds.extend(cut_points(rest, parts, time::MICROS_PER_SECOND));
+        bounds.push(rest.upper);
+        let children = bounds
+            .windows(2)
+            .map(|b| Pager::Cursor {
+                path,
+                key,
+                limit: *limit,
+                window: Window { lower: b[0], upper: b[1] },
+                cursor: None,
+                splits_left: *splits_left - 1,
+                split_considered: false,
+                done: false,
+            })
+            .collect();
+        window.lower = rest.upper;
+        children
     }
 }
 
@@ -369,31 +457,36 @@ impl Keyset {
     }
 
     fn split(&mut self, page: &PageOutcome) -> Vec<Keyset> {
-        if self.split_considered || self.pages != 1 {
-            return Vec::new();
-        }
-        self.split_considered = true;
+        let first = self.pages == 1 && !std::mem::replace(&mut self.split_considered, true);
         if self.done || self.splits_left == 0 || page.len < self.limit as usize {
             return Vec::new();
         }
         let keys = page.keys.iter().flatten();
-        let (Some(first), Some(last)) = (keys.clone().min(), keys.max()) else { return Vec::new() };
-        // Everything read so far lies below the granule after the last key read.
-        let rest = time::floor_to(*last, self.granule) + self.granule;
+        let (Some(first_key), Some(last)) = (keys.clone().min(), keys.max()) else { return Vec::new() };
         let end = if self.order == self.key { self.span.upper } else { self.span.upper.min(self.window.upper) };
-        if rest >= end {
-            return Vec::new();
+        if first {
+            // Everything read so far lies below the granule after the last key read.
+            let rest = time::floor_to(*last, self.granule) + self.granule;
+            if rest >= end {
+                return Vec::new();
+            }
+            let per_record = ((last - first_key).max(self.granule) as f64) / page.len as f64;
+            let parts = parts_for((end - rest) as f64 / per_record, self.limit, self.splits_left);
+            if parts < 2 {
+                return Vec::new();
+            }
+            return self.split_off(&cut_points(Window { lower: rest, upper: end }, parts, self.granule));
         }
-        let per_record = ((last - first).max(self.granule) as f64) / page.len as f64;
-        let records = (end - rest) as f64 / per_record;
-        let parts = ((records / (PAGES_PER_WINDOW * self.limit as u64) as f64) as u64).min(SPLIT_PARTS);
-        if parts < 2 {
-            return Vec::new();
-        }
-        let step = (end - rest) / parts as i64;
-        let mut bounds: Vec<Micros> =
-            (1..parts as i64).map(|i| time::floor_to(rest + i * step, self.granule)).filter(|b| *b > rest).collect();
-        bounds.dedup();
+        // A whole page in the cursor's granule: ties larger than a page, read with overlap. The
+        // rest of the window after that granule goes to another reader meanwhile.
+        let in_cursor = |key: Micros| time::floor_to(key, self.granule) == self.cursor;
+        let rest = self.cursor + self.granule;
+        if in_cursor(*first_key) && in_cursor(*last) && rest < end { self.split_off(&[rest]) } else { Vec::new() }
+    }
+
+    /// Hands the order span from the first of `bounds` on to new pagers, one per bound; this pager
+    /// keeps what lies below the first.
+    fn split_off(&mut self, bounds: &[Micros]) -> Vec<Keyset> {
         let mut children = Vec::new();
         for (i, lower) in bounds.iter().enumerate() {
             let upper = bounds.get(i + 1).copied().unwrap_or(self.span.upper);
@@ -588,6 +681,67 @@ mod tests {
             has_more: false,
         });
         assert!(pager.request().is_none());
+    }
+
+    #[test]
+    fn ties_larger_than_a_page_hand_the_rest_of_the_window_to_another_reader() {
+        let window = Window { lower: 0, upper: 12 * MICROS_PER_SECOND };
+        let mut pager = activities(window);
+        // A sparse first page: no split by density, and the cursor moves to the tie's millisecond.
+        let tie = 5 * MICROS_PER_SECOND;
+        let mut keys: Vec<Option<Micros>> = (0..60).map(|i| Some(i * 80_000)).collect();
+        keys.extend(std::iter::repeat_n(Some(tie), 40));
+        let outcome = page(keys, true);
+        pager.advance(&outcome);
+        assert!(pager.split(&outcome).is_empty());
+        // A page wholly in the tie: the rest after its millisecond goes to a new reader, once.
+        let ties = page(vec![Some(tie); 100], true);
+        pager.advance(&ties);
+        let rest = pager.split(&ties);
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].window(), Window { lower: tie + 1_000, upper: window.upper });
+        assert_eq!(pager.window(), Window { lower: 0, upper: tie + 1_000 });
+        pager.advance(&ties);
+        assert!(pager.split(&ties).is_empty(), "nothing is left after the tie in this window");
+    }
+
+    #[test]
+    fn a_dense_first_event_page_splits_the_rest_below_it_on_whole_seconds() {
+        let day = 86_400 * MICROS_PER_SECOND;
+        let window = Window { lower: 0, upper: 30 * day };
+        let mut pager = Pager::cursor("event/", "date_updated", 50, window);
+        // The newest 50 events span 50 seconds just under the window's top: 30 days hold far more.
+        let keys: Vec<Option<Micros>> = (0..50).map(|i| Some(30 * day - 1 - i * MICROS_PER_SECOND)).collect();
+        let outcome = PageOutcome { len: 50, cursor_next: Some("abc".into()), keys: keys.clone(), has_more: true };
+        pager.advance(&outcome);
+        let children = pager.split(&outcome);
+        assert_eq!(children.len(), 8);
+        let oldest = keys.iter().flatten().min().copied().unwrap();
+        assert_eq!(pager.window(), Window { lower: time::floor_to(oldest, MICROS_PER_SECOND), upper: window.upper });
+        assert_eq!(value(&pager.request().unwrap(), "_cursor"), Some("abc"), "this pager reads on by its cursor");
+        let mut windows: Vec<Window> = children.iter().map(Pager::window).collect();
+        windows.push(pager.window());
+        assert_eq!(windows[0].lower, window.lower);
+        for pair in windows.windows(2) {
+            assert_eq!(pair[0].upper, pair[1].lower, "contiguous");
+            assert_eq!(pair[0].upper % MICROS_PER_SECOND, 0, "on a whole second");
+        }
+        for child in &children {
+            let first = child.request().unwrap();
+            assert_eq!(value(&first, "_cursor"), None, "each part starts with its own filters");
+            assert_eq!(value(&first, "date_updated__gte"), Some(time::format_filter(child.window().lower).as_str()));
+            assert_eq!(value(&first, "date_updated__lte"), Some(time::format_filter(child.window().upper).as_str()));
+        }
+        assert!(pager.split(&outcome).is_empty(), "once, after the first page");
+        // A page that is not full, or one that spans the whole window, does not split.
+        let mut short = Pager::cursor("event/", "date_updated", 50, window);
+        let partial = PageOutcome { len: 49, keys: keys[..49].to_vec(), ..Default::default() };
+        short.advance(&partial);
+        assert!(short.split(&partial).is_empty());
+        // A scheduled run's window of a day reads on by cursor: events come in bursts.
+        let mut scheduled = Pager::cursor("event/", "date_updated", 50, Window { lower: 29 * day, upper: 30 * day });
+        scheduled.advance(&outcome);
+        assert!(scheduled.split(&outcome).is_empty());
     }
 
     #[test]

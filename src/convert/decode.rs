@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringArray, StringBuilder,
-    TimestampMicrosecondArray, TimestampMicrosecondBuilder,
+use arrow_array::builder::{
+    BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::SchemaRef;
-use arrow::error::ArrowError;
+use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow_schema::ArrowError;
+use arrow_schema::SchemaRef;
 use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -393,8 +393,9 @@ mod tests {
     use super::*;
     use crate::convert::EXTRA_COLUMN;
     use crate::tables::by_name;
-    use arrow::array::{Array, AsArray};
-    use arrow::datatypes::{Date32Type, Int64Type, TimestampMicrosecondType};
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Date32Type, Int64Type, TimestampMicrosecondType};
 
     fn decode(table: &str, records: &[&str]) -> Decoded {
         let raws: Vec<Box<RawValue>> = records.iter().map(|r| RawValue::from_string(r.to_string()).unwrap()).collect();

@@ -45,12 +45,23 @@ impl TailCollector {
         }
     }
 
-    /// The rows the collectors of a run's windows kept; the commit keeps those in the final
-    /// bookmark's look-back (see `lake::commit`).
-    pub fn rows(windows: Vec<TailCollector>) -> Vec<TailRow> {
-        let mut rows: Vec<TailRow> = windows
+    /// Takes in the rows another window kept, keeping only those within `lookback` of the largest
+    /// key either saw: windows end in any order, and only the table's last look-back matters.
+    pub fn merge(&mut self, other: TailCollector) {
+        for (key, mut ids) in other.by_key {
+            self.by_key.entry(key).or_default().append(&mut ids);
+        }
+        if let Some(floor) = self.floor() {
+            self.by_key = self.by_key.split_off(&floor);
+        }
+    }
+
+    /// The rows kept, in order; the commit keeps those in the final bookmark's look-back (see
+    /// `lake::commit`).
+    pub fn into_rows(self) -> Vec<TailRow> {
+        let mut rows: Vec<TailRow> = self
+            .by_key
             .into_iter()
-            .flat_map(|w| w.by_key.into_iter())
             .flat_map(|(key, ids)| ids.into_iter().map(move |(id, version)| (id, Some(key), version)))
             .collect();
         rows.sort();
@@ -73,7 +84,7 @@ mod tests {
         tail.add(&[row("a", 1), row("b", 5), row("c", 20)]);
         tail.add(&[row("d", 12), row("e", 30)]);
         assert_eq!(tail.max_key(), Some(30));
-        let rows = TailCollector::rows(vec![tail]);
+        let rows = tail.into_rows();
         let ids: Vec<_> = rows.iter().map(|(id, _, _)| id.as_str()).collect();
         assert_eq!(ids, ["c", "e"]);
     }
@@ -82,8 +93,19 @@ mod tests {
     fn a_zero_look_back_keeps_the_ties_at_the_bookmark() {
         let mut tail = TailCollector::new(0);
         tail.add(&[row("a", 7), row("b", 9), row("c", 9)]);
-        let rows = TailCollector::rows(vec![tail]);
+        let rows = tail.into_rows();
         let ids: Vec<_> = rows.iter().map(|(id, _, _)| id.as_str()).collect();
         assert_eq!(ids, ["b", "c"]);
+    }
+
+    #[test]
+    fn merging_windows_in_any_order_keeps_the_look_back_of_the_largest_key() {
+        let (mut low, mut high, mut merged) = (TailCollector::new(10), TailCollector::new(10), TailCollector::new(10));
+        low.add(&[row("a", 1), row("b", 25)]);
+        high.add(&[row("c", 30), row("d", 40)]);
+        merged.merge(low);
+        merged.merge(high);
+        let ids: Vec<_> = merged.into_rows().into_iter().map(|(id, _, _)| id).collect();
+        assert_eq!(ids, ["c", "d"]);
     }
 }

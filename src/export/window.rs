@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use arrow::array::TimestampMicrosecondArray;
+use arrow_array::TimestampMicrosecondArray;
 use bytes::Bytes;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
@@ -478,9 +478,9 @@ fn with_content_version(raw: Box<RawValue>, seen_at: Micros) -> Box<RawValue> {
 /// Reorders a decoded batch (and its keys) by the replication key, so partitions come in runs.
 fn sort_by_key(decoded: Decoded) -> Result<Decoded, crate::convert::DecodeError> {
     let keys = TimestampMicrosecondArray::from(decoded.rows.iter().map(|r| r.key).collect::<Vec<_>>());
-    let order = arrow::compute::sort_to_indices(&keys, None, None).map_err(crate::convert::DecodeError::arrow)?;
+    let order = arrow_ord::sort::sort_to_indices(&keys, None, None).map_err(crate::convert::DecodeError::arrow)?;
     let batch =
-        arrow::compute::take_record_batch(&decoded.batch, &order).map_err(crate::convert::DecodeError::arrow)?;
+        arrow_select::take::take_record_batch(&decoded.batch, &order).map_err(crate::convert::DecodeError::arrow)?;
     let rows = order.values().iter().map(|&i| decoded.rows[i as usize].clone()).collect();
     Ok(Decoded { batch, rows, ..decoded })
 }

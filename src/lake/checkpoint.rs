@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -37,7 +37,7 @@ pub struct LastCheckpoint {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     #[error("{0}")]
-    Arrow(#[from] arrow::error::ArrowError),
+    Arrow(#[from] arrow_schema::ArrowError),
     #[error("{0}")]
     Parquet(#[from] parquet::errors::ParquetError),
 }
@@ -45,7 +45,7 @@ pub enum CheckpointError {
 /// Encodes JSON action lines as a checkpoint file.
 pub fn encode(lines: &[u8]) -> Result<Vec<u8>, CheckpointError> {
     let schema = schema();
-    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone()).with_batch_size(8_192).build_decoder()?;
+    let mut decoder = arrow_json::ReaderBuilder::new(schema.clone()).with_batch_size(8_192).build_decoder()?;
     let mut writer = ArrowWriter::try_new(Vec::new(), schema, Some(writer_properties(super::writer::ROW_GROUP_BYTES)))?;
     let mut rest = lines;
     while !rest.is_empty() {
@@ -64,7 +64,7 @@ pub fn encode(lines: &[u8]) -> Result<Vec<u8>, CheckpointError> {
 /// Decodes a checkpoint file (close-lake's or another writer's) into JSON action lines.
 pub fn decode(file: Bytes) -> Result<Vec<u8>, CheckpointError> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
-    let mut writer = arrow::json::LineDelimitedWriter::new(Vec::new());
+    let mut writer = arrow_json::LineDelimitedWriter::new(Vec::new());
     for batch in reader {
         writer.write(&batch?)?;
     }

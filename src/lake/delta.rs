@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use arrow::datatypes::{DataType, Schema};
+use arrow_schema::{DataType, Schema};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -29,7 +29,7 @@ pub const APP_ID: &str = "close-lake";
 /// replication key (whose range each file's stats give) and the partition column (its month).
 #[derive(Debug, Clone)]
 pub struct TableMeta {
-    pub schema: arrow::datatypes::SchemaRef,
+    pub schema: arrow_schema::SchemaRef,
     pub key: String,
     pub partition_column: String,
 }
@@ -390,7 +390,7 @@ fn delta_type(ty: &DataType) -> &'static str {
 mod tests {
     use super::*;
     use crate::lake::manifest::{RunStats, Totals};
-    use arrow::datatypes::{Field, TimeUnit};
+    use arrow_schema::{Field, TimeUnit};
     use std::sync::Arc;
 
     fn manifest() -> Manifest {

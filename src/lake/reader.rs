@@ -5,8 +5,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
-use arrow::datatypes::{DataType, Int64Type, TimeUnit};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Array, BooleanArray, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
 use bytes::Bytes;
 use futures::FutureExt;
 use futures::TryStreamExt;
@@ -120,14 +122,14 @@ fn row_versions(batch: &RecordBatch, key: &str, version: &str) -> Vec<TailRow> {
         let column = batch.column_by_name(name)?;
         match column.data_type() {
             DataType::Int64 | DataType::Timestamp(TimeUnit::Microsecond, _) => {
-                arrow::compute::cast(column, &DataType::Int64).ok()?.as_primitive_opt::<Int64Type>().cloned()
+                arrow_cast::cast(column, &DataType::Int64).ok()?.as_primitive_opt::<Int64Type>().cloned()
             }
             _ => None,
         }
     };
     let ids = batch.column_by_name("id").and_then(|c| c.as_string_opt::<i32>()).cloned();
     let (keys, versions) = (integers(key), integers(version));
-    let value = |array: &Option<arrow::array::Int64Array>, i: usize| {
+    let value = |array: &Option<arrow_array::Int64Array>, i: usize| {
         array.as_ref().filter(|a| !a.is_null(i)).map(|a| a.value(i))
     };
     (0..batch.num_rows())
@@ -171,7 +173,7 @@ pub async fn drop_versions(
                     Some(kept)
                 })
                 .collect();
-            let kept = arrow::compute::filter_record_batch(&batch, &keep).map_err(|err| parquet(err.into()))?;
+            let kept = arrow_select::filter::filter_record_batch(&batch, &keep).map_err(|err| parquet(err.into()))?;
             rows += kept.num_rows() as u64;
             writer.write(&kept).map_err(parquet)?;
         }

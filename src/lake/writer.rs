@@ -1,15 +1,17 @@
 //! Parquet files of one stream of rows, written under the staging prefix.
 //!
-//! Rows arrive in key order (one window of one table), already split by partition. The writer keeps
-//! one file open at a time: a new partition, or a file past the target size, closes it. Encoding runs
-//! on a blocking thread; each flushed row group is drained from the encoder's buffer and streamed to
-//! the store (multipart beyond a few MiB), so memory holds at most one row group per open file.
+//! Rows arrive in the window's read order, already split by partition. Most tables read in
+//! partition order, but some do not (tasks read by `date_created` land by `date_updated` month), so
+//! the writer keeps one file open per partition, up to [`OPEN_FILES`]: a partition past that closes
+//! the file written least recently, and a file past the target size is closed. Encoding runs on a
+//! blocking thread; each flushed row group is drained from the encoder's buffer and streamed to the
+//! store (multipart beyond a few MiB), so memory holds at most one row group per open file.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use bytes::Bytes;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
@@ -25,11 +27,17 @@ use crate::time::{self, Micros};
 
 /// Target size of a data file before it is rotated.
 pub const TARGET_FILE_BYTES: u64 = 256 * 1024 * 1024;
-/// A row group is flushed when its encoded size reaches this, bounding memory per open file.
-pub const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
+/// A row group is flushed when its encoded size reaches this, bounding memory per open file: a
+/// table reads up to 8 windows at once, and 64 MiB made an export of 2 million activities peak at
+/// 400 MiB (each window's file stayed whole in memory). 8 MiB of ZSTD is ~100,000 activities.
+pub const ROW_GROUP_BYTES: usize = 8 * 1024 * 1024;
 /// Bytes buffered per upload; a file larger than this goes up as a multipart upload in parts of
 /// this size (S3 needs at least 5 MiB per part).
 pub const UPLOAD_PART_BYTES: usize = 10 * 1024 * 1024;
+/// Files one writer keeps open at once, one per partition. Four hold the months a task list read
+/// by creation interleaves (2,000 tasks made 1,282 files with one); each adds at most a row group
+/// and an upload buffer of memory.
+pub const OPEN_FILES: usize = 4;
 
 /// The Parquet settings of every data file: ZSTD, page statistics and index, a bloom filter on `id`,
 /// row groups flushed at `row_group_bytes`.
@@ -69,7 +77,8 @@ pub struct StagedWriter {
     props: WriterProperties,
     target_bytes: u64,
     part_bytes: usize,
-    open: Option<OpenFile>,
+    /// Open files, the one written most recently last.
+    open: Vec<OpenFile>,
     files: Vec<FileEntry>,
 }
 
@@ -91,7 +100,7 @@ impl StagedWriter {
             props: writer_properties(ROW_GROUP_BYTES),
             target_bytes,
             part_bytes: UPLOAD_PART_BYTES,
-            open: None,
+            open: Vec::new(),
             files: Vec::new(),
         }
     }
@@ -112,17 +121,23 @@ impl StagedWriter {
         if part.batch.num_rows() == 0 {
             return Ok(());
         }
-        let rotate = self
-            .open
-            .as_ref()
-            .is_some_and(|open| open.entry.partition != part.partition || open.entry.bytes >= self.target_bytes);
-        if rotate {
-            self.close_file().await?;
-        }
-        if self.open.is_none() {
-            self.open = Some(self.open_file(&part.partition)?);
-        }
-        let Some(open) = self.open.as_mut() else { return Ok(()) };
+        let found = self.open.iter().position(|open| open.entry.partition == part.partition);
+        let at = match found {
+            Some(at) if self.open[at].entry.bytes < self.target_bytes => at,
+            found => {
+                if let Some(at) = found {
+                    self.close_file(at).await?;
+                } else if self.open.len() >= OPEN_FILES {
+                    self.close_file(0).await?;
+                }
+                let file = self.open_file(&part.partition)?;
+                self.open.push(file);
+                self.open.len() - 1
+            }
+        };
+        let last = self.open.len() - 1;
+        self.open[at..].rotate_left(1);
+        let open = &mut self.open[last];
         let encoder = open.encoder.take().ok_or_else(|| LakeError::Task("encoder missing".into()))?;
         let rows = part.batch.num_rows() as u64;
         let path = open.staged.to_string();
@@ -142,15 +157,17 @@ impl StagedWriter {
         upload(open, chunk).await
     }
 
-    /// Closes the open file and returns every file written.
+    /// Closes the open files and returns every file written.
     pub async fn finish(mut self) -> Result<Vec<FileEntry>, LakeError> {
-        self.close_file().await?;
+        while !self.open.is_empty() {
+            self.close_file(0).await?;
+        }
         Ok(self.files)
     }
 
-    /// Abandons the open upload (its parts are aborted); staged files stay for recovery to delete.
+    /// Abandons the open uploads (their parts are aborted); staged files stay for recovery to delete.
     pub async fn abort(mut self) {
-        if let Some(mut open) = self.open.take() {
+        for mut open in self.open.drain(..) {
             let _ = open.upload.abort().await;
         }
     }
@@ -180,8 +197,8 @@ impl StagedWriter {
         })
     }
 
-    async fn close_file(&mut self) -> Result<(), LakeError> {
-        let Some(mut open) = self.open.take() else { return Ok(()) };
+    async fn close_file(&mut self, at: usize) -> Result<(), LakeError> {
+        let mut open = self.open.remove(at);
         let encoder = open.encoder.take().ok_or_else(|| LakeError::Task("encoder missing".into()))?;
         let path = open.staged.to_string();
         let tail = tokio::task::spawn_blocking(move || encoder.into_inner())
