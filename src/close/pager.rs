@@ -313,9 +313,10 @@ impl Pager {
     /// After the first page of a keyset window, cuts the rest of the window into parts when the
     /// page's key span says it holds many pages more: this pager keeps the first part and the
     /// others come back as pagers of their own, to be read concurrently. A page wholly inside one
-    /// granule (ties larger than a page) splits off the rest after that granule the same way. The decision depends on
-    /// the data alone (never on timing), so a run makes the same requests every time it reads the
-    /// same records, and the split needs nothing of `total_results`, which Close does not promise.
+    /// granule (ties larger than a page) splits off the rest after that granule the same way. The
+    /// decision depends on the data alone (never on timing), so a run makes the same requests every
+    /// time it reads the same records, and the split needs nothing of `total_results`, which Close
+    /// does not promise.
     pub fn split(&mut self, page: &PageOutcome) -> Vec<Pager> {
         match self {
             Pager::Keyset(k) => k.split(page).into_iter().map(Pager::Keyset).collect(),

@@ -28,8 +28,8 @@ use crate::time::{self, Micros};
 /// Target size of a data file before it is rotated.
 pub const TARGET_FILE_BYTES: u64 = 256 * 1024 * 1024;
 /// A row group is flushed when its encoded size reaches this, bounding memory per open file: a
-/// table reads up to 8 windows at once, and 64 MiB made an export of 2 million activities peak at
-/// 400 MiB (each window's file stayed whole in memory). 8 MiB of ZSTD is ~100,000 activities.
+/// table reads up to 8 windows at once, and at 64 MiB each window's file stayed whole in memory
+/// until it closed. 8 MiB of ZSTD is ~100,000 activities.
 pub const ROW_GROUP_BYTES: usize = 8 * 1024 * 1024;
 /// Bytes buffered per upload; a file larger than this goes up as a multipart upload in parts of
 /// this size (S3 needs at least 5 MiB per part).

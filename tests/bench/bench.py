@@ -446,7 +446,7 @@ def perf_profile(url, lake):
     for line in report.splitlines():
         match = re.match(r"\s+([\d.]+)%\s+(\S+)\s+\[.\]\s+(.*)", line)
         if match:
-            top.append({"percent": float(match.group(1)), "object": match.group(2), "symbol": match.group(3)[:110]})
+            top.append({"percent": float(match.group(1)), "object": match.group(2), "symbol": match.group(3).strip()[:110]})
     stages = {}
     for entry in top:
         stages[stage_of(entry["symbol"], entry["object"])] = round(
@@ -532,8 +532,8 @@ def write_markdown(r):
         f"| A run with nothing new: < 1 s, a handful of requests per table | {cpu['noop']['wall_s']} s, "
         f"at most {max(cpu['noop']['requests'].values())} requests a table | "
         f"{verdict(cpu['noop']['wall_s'] < 1)} |",
-        f"| Release build (`make demo`'s) | {r['build']['seconds']} s ({'cold' if r['build']['cold'] else 'warm'}) | "
-        "see docs/benchmarks.md, Set-up |",
+        f"| Set-up: the release build `make bench` times | {r['build']['seconds']} s "
+        f"({'cold' if r['build']['cold'] else 'warm'}) | see Set-up below |",
         "",
         "## Rate budget",
         "",
@@ -612,7 +612,7 @@ def write_markdown(r):
                   "above 0.7 %, grouped by stage):", "", "| Stage | % of samples |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in profile["stages"].items()]
         lines += ["", "| % | Object | Symbol |", "|---|---|---|"]
-        lines += [f"| {t['percent']} | {t['object']} | `{t['symbol']}` |" for t in profile["top"]]
+        lines += [f"| {t['percent']} | {t['object']} | `{t['symbol'].strip()}` |" for t in profile["top"]]
     elif profile:
         lines += ["", f"`perf` could not profile here: {profile['error']}"]
     lines += [
@@ -622,6 +622,8 @@ def write_markdown(r):
         f"After a full export of every table, a run with nothing new took {cpu['noop']['wall_s']} s; requests per table:",
         "",
         ", ".join(f"{t} {n}" for t, n in cpu["noop"]["requests"].items()) + ".",
+        "",
+        *open(os.path.join(ROOT, "tests", "bench", "limits.md")).read().splitlines(),
         "",
         "## Set-up",
         "",
