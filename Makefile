@@ -12,7 +12,7 @@ RELEASE := target/release
 help:
 	@echo "make demo   build, start the bundled Close simulator, export it to ./lake, print what landed"
 	@echo "make test   the whole suite: fmt, clippy, unit and integration tests (DuckDB in a local venv)"
-	@echo "make bench  close-lake against its bounds and its peers; writes docs/benchmarks.md (~15 min)"
+	@echo "make bench  close-lake against its bounds and its peers; writes docs/benchmarks.md (~10 min)"
 
 release:
 	$(CARGO) build --release --workspace --bins
