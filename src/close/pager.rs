@@ -221,16 +221,12 @@ impl Pager {
     }
 
     pub fn cursor(path: &'static str, key: &'static str, limit: u32, window: Window) -> Pager {
-        Pager::Cursor {
-            path,
-            key,
-            limit,
-            window,
-            cursor: None,
-            splits_left: SPLIT_DEPTH,
-            split_considered: false,
-            done: false,
-        }
+        Pager::cursor_part(path, key, limit, window, SPLIT_DEPTH)
+    }
+
+    /// A cursor pager over `window` that may split `splits_left` more levels.
+    fn cursor_part(path: &'static str, key: &'static str, limit: u32, window: Window, splits_left: u8) -> Pager {
+        Pager::Cursor { path, key, limit, window, cursor: None, splits_left, split_considered: false, done: false }
     }
 
     /// Search pages of `spec` (a [`Source::Search`] table) over `window`, naming `fields`.
@@ -353,16 +349,7 @@ impl Pager {
         bounds.push(rest.upper);
         let children = bounds
             .windows(2)
-            .map(|b| Pager::Cursor {
-                path,
-                key,
-                limit: *limit,
-                window: Window { lower: b[0], upper: b[1] },
-                cursor: None,
-                splits_left: *splits_left - 1,
-                split_considered: false,
-                done: false,
-            })
+            .map(|b| Pager::cursor_part(path, key, *limit, Window { lower: b[0], upper: b[1] }, *splits_left - 1))
             .collect();
         window.lower = rest.upper;
         children

@@ -79,31 +79,22 @@ class Sim:
         os.unlink(self.log.name)
 
 
-def run_child(command, env=None):
-    """Runs one child alone; returns (wall, cpu, peak RSS KiB, stdout)."""
-    start = time.monotonic()
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(command[:3])} failed ({proc.returncode}):\n{err[-3000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out
-
-
-def run_spooled(command, env=None, stdout_path=None):
-    """Like run_child, for a child whose output is large: stdout goes to a file."""
-    with open(stdout_path or os.devnull, "w") as sink, tempfile.TemporaryFile("w+") as errors:
+def run_child(command, env=None, stdout_path=None):
+    """Runs one child alone; returns (wall s, CPU s, peak RSS KiB, stdout). Output goes through files,
+    never pipes, so a child that writes much cannot block while it is waited for; with `stdout_path`
+    stdout stays in that file and the text returned is empty."""
+    with (open(stdout_path, "w+") if stdout_path else tempfile.TemporaryFile("w+")) as out, \
+            tempfile.TemporaryFile("w+") as err:
         start = time.monotonic()
-        proc = subprocess.Popen(command, env=env, stdout=sink, stderr=errors, text=True)
-        pid, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - start
         if os.waitstatus_to_exitcode(status) != 0:
-            errors.seek(0)
-            sys.exit(f"{' '.join(command[:3])} failed:\n{errors.read()[-3000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+            err.seek(0)
+            sys.exit(f"{' '.join(command[:3])} failed ({os.waitstatus_to_exitcode(status)}):\n{err.read()[-3000:]}")
+        out.seek(0)
+        text = "" if stdout_path else out.read()
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, text
 
 
 def export_env(url, **extra):
@@ -235,7 +226,7 @@ def against_tap(activities):
                     entry["metadata"]["selected"] = True
         json.dump(catalog, open(os.path.join(work, "catalog.json"), "w"))
         records_file = os.path.join(work, "tap.jsonl")
-        tap_wall, tap_cpu, _ = run_spooled([python, main, sim.url, "--config", config, "--catalog",
+        tap_wall, tap_cpu, _, _ = run_child([python, main, sim.url, "--config", config, "--catalog",
                                             os.path.join(work, "catalog.json")], stdout_path=records_file)
         tap_records = {}
         with open(records_file) as lines:
